@@ -1,0 +1,1 @@
+"""Open Channels: lines, connectors and their per-line status, chats, sessions, messages."""
