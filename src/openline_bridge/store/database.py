@@ -1,0 +1,94 @@
+"""The database handle: one async engine, its session factory, and the dialect settings that matter.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on, and every transaction starts with
+``BEGIN IMMEDIATE``: the write lock is taken up front, so two writers queue on ``busy_timeout`` instead of
+one failing with "database is locked" when it upgrades a read lock. PostgreSQL uses asyncpg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from openline_bridge.errors import StorageError
+
+__all__ = ["Database", "storage_errors"]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, emit BEGIN (so the "begin" hook below decides its kind).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Map driver and connection failures inside the block to ``StorageError`` (callers catch our types)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database operation failed: {exc.__class__.__name__}: {exc}") from exc
+    except OSError as exc:  # asyncpg and aiosqlite raise plain OSError when the server or file is unreachable
+        raise StorageError(f"database unreachable: {exc}") from exc
+
+
+class Database:
+    """An async engine plus session factory; create with :meth:`connect`, close with :meth:`dispose`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str, *, postgres_search_path: str | None = None) -> Database:
+        """Open (lazily) the database at ``url``; ``postgres_search_path`` isolates a PostgreSQL schema."""
+        parsed = make_url(url)
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        elif postgres_search_path is not None:
+            connect_args["server_settings"] = {"search_path": postgres_search_path}
+        engine = create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+        if parsed.get_backend_name() == "sqlite":
+            _configure_sqlite(engine)
+        return cls(engine)
+
+    @property
+    def is_postgresql(self) -> bool:
+        """Whether the backend is PostgreSQL (row locks and ``SKIP LOCKED`` available)."""
+        return self.engine.dialect.name == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on any exception.
+
+        Database failures leave as ``StorageError``; the caller's own exceptions pass through unchanged.
+        """
+        with storage_errors():
+            async with self.sessions.begin() as session:
+                yield session
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

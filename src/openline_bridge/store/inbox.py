@@ -1,0 +1,122 @@
+"""Inbox: Bitrix24 events recorded on arrival, de-duplicated per portal, processed later (pitfall P9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openline_bridge.store.models import InboxEvent, InboxStatus
+from openline_bridge.store.upsert import insert_on_conflict
+
+__all__ = ["InboxItem", "claim", "mark_failed", "mark_processed", "record"]
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A claimed event, ready to process."""
+
+    id: int
+    portal_id: int
+    event_name: str
+    dedup_key: str
+    payload: dict[str, Any]
+    received_at: datetime
+
+
+async def record(
+    session: AsyncSession,
+    portal_id: int,
+    event_name: str,
+    dedup_key: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> int | None:
+    """Store an event; return its id, or None when (portal, dedup_key) was already recorded (a no-op)."""
+    statement = (
+        insert_on_conflict(session, InboxEvent)
+        .values(
+            portal_id=portal_id,
+            event_name=event_name,
+            dedup_key=dedup_key,
+            payload=payload,
+            status=InboxStatus.PENDING,
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[InboxEvent.portal_id, InboxEvent.dedup_key])
+        .returning(InboxEvent.id)
+    )
+    inserted: int | None = (await session.execute(statement)).scalar()
+    return inserted
+
+
+async def claim(
+    session: AsyncSession,
+    owner: str,
+    now: datetime,
+    *,
+    limit: int = 50,
+    lock_for: timedelta = timedelta(minutes=1),
+    portal_id: int | None = None,
+) -> list[InboxItem]:
+    """Claim up to ``limit`` unprocessed events, oldest first, for ``owner`` until ``now + lock_for``.
+
+    Events claimed by a processor that did not finish in time are claimable again.
+    """
+    candidates = (
+        select(InboxEvent.id)
+        .where(
+            or_(
+                InboxEvent.status == InboxStatus.PENDING,
+                (InboxEvent.status == InboxStatus.PROCESSING) & (InboxEvent.locked_until <= now),
+            )
+        )
+        .order_by(InboxEvent.id)
+        .limit(limit)
+        .with_for_update(
+            skip_locked=True
+        )  # no-op on SQLite, where BEGIN IMMEDIATE already serialises writers
+    )
+    if portal_id is not None:
+        candidates = candidates.where(InboxEvent.portal_id == portal_id)
+    rows = await session.scalars(
+        update(InboxEvent)
+        .where(InboxEvent.id.in_(candidates.scalar_subquery()))
+        .values(status=InboxStatus.PROCESSING, locked_by=owner, locked_until=now + lock_for)
+        .returning(InboxEvent)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    items = [
+        InboxItem(row.id, row.portal_id, row.event_name, row.dedup_key, row.payload, row.received_at)
+        for row in rows
+    ]
+    return sorted(items, key=lambda item: item.id)
+
+
+async def _finish(
+    session: AsyncSession, event_id: int, owner: str, status: InboxStatus, now: datetime, error: str | None
+) -> bool:
+    result = await session.execute(
+        update(InboxEvent)
+        .where(
+            InboxEvent.id == event_id,
+            InboxEvent.status == InboxStatus.PROCESSING,
+            InboxEvent.locked_by == owner,
+        )
+        .values(status=status, processed_at=now, error=error, locked_by=None, locked_until=None)
+        .returning(InboxEvent.id)
+    )
+    return result.scalar() is not None
+
+
+async def mark_processed(session: AsyncSession, event_id: int, owner: str, now: datetime) -> bool:
+    """Finish a claimed event; False if ``owner`` no longer holds its claim (someone else reclaimed it)."""
+    return await _finish(session, event_id, owner, InboxStatus.PROCESSED, now, None)
+
+
+async def mark_failed(session: AsyncSession, event_id: int, owner: str, error: str, now: datetime) -> bool:
+    """Give up on a claimed event with the reason; False if ``owner`` no longer holds its claim."""
+    return await _finish(session, event_id, owner, InboxStatus.FAILED, now, error)

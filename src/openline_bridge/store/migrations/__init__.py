@@ -1,0 +1,1 @@
+"""Alembic migrations of the bridge schema; run them with ``openline-bridge migrate``."""
