@@ -19,6 +19,11 @@ class Clock:
         """Current sandbox time in Unix seconds."""
         return time.time() + self._offset
 
+    @property
+    def offset(self) -> float:
+        """Seconds the clock runs ahead of real time."""
+        return self._offset
+
     def advance(self, seconds: float) -> float:
         """Move the clock forward (never backward) and return the new time."""
         if seconds < 0:

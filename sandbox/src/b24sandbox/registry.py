@@ -15,6 +15,24 @@ if TYPE_CHECKING:
     from b24sandbox.portal import App, Portal
 
 AuthKind = Literal["oauth", "webhook"]
+# Methods of this scope need no grant (app.info, profile, event.*, batch...).
+BASIC_SCOPE = "basic"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an app acting as a user (OAuth) or an inbound webhook of a user."""
+
+    kind: AuthKind
+    user_id: int
+    app: App | None
+    scope: frozenset[str]
+    # Key of the operating-time limiter and of the call log: client_id or `webhook:<user_id>`.
+    caller: str
+
+    def allows(self, scope: str) -> bool:
+        """Whether a method of `scope` may be called (contract §2.3 `insufficient_scope`)."""
+        return scope == BASIC_SCOPE or scope in self.scope
 
 
 @dataclass
@@ -28,6 +46,8 @@ class CallContext:
     app: App | None = None
     # Set by batch for its sub-calls, so that nested batch can be refused (contract §3).
     in_batch: bool = False
+    # The full caller (granted scope, limiter key); batch runs its sub-calls as the same caller.
+    principal: Principal | None = None
 
 
 Handler = Callable[[CallContext], Awaitable[Any]]
