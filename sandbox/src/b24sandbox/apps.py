@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 import httpx
 
 from b24sandbox import phpform
 from b24sandbox.events import token_auth
+from b24sandbox.frames import FramePost, frame_post
 from b24sandbox.oauth import TokenPair
 from b24sandbox.portal import App
 
@@ -75,27 +75,12 @@ def install_event(portal: Portal, app: App, pair: TokenPair) -> dict[str, Any]:
     }
 
 
-def install_page(portal: Portal, app: App, pair: TokenPair) -> tuple[dict[str, str], dict[str, Any]]:
-    """Query and form of the install page POST of contract §6.3."""
+def install_page(portal: Portal, app: App, pair: TokenPair) -> FramePost:
+    """The install page POST of contract §6.3 (`PLACEMENT=DEFAULT`, no `PLACEMENT_OPTIONS`)."""
     assert app.app_sid is not None
-    query = {
-        "DOMAIN": portal.domain,
-        "PROTOCOL": "1" if portal.protocol == "https" else "0",
-        "LANG": LANGUAGE_ID,
-        "APP_SID": app.app_sid,
-    }
-    form = {
-        "AUTH_ID": pair.access.token,
-        "AUTH_EXPIRES": pair.lifetime,
-        "REFRESH_ID": pair.refresh.token,
-        "SERVER_ENDPOINT": portal.server_endpoint,
-        "APPLICATION_TOKEN": app.application_token,
-        "APPLICATION_SCOPE": ",".join(app.scope),
-        "member_id": portal.member_id,
-        "status": app.status,
-        "PLACEMENT": "DEFAULT",
-    }
-    return query, form
+    return frame_post(
+        portal, app, pair, url=app.install_url, placement="DEFAULT", app_sid=app.app_sid, lang=LANGUAGE_ID
+    )
 
 
 def begin_install(portal: Portal, app: App, user_id: int) -> TokenPair:
@@ -115,9 +100,8 @@ async def install(portal: Portal, app: App, *, user_id: int = 1) -> InstallResul
     if app.api_only:
         url, body = app.install_url, phpform.encode(install_event(portal, app, pair))
     else:
-        query, form = install_page(portal, app, pair)
-        separator = "&" if "?" in app.install_url else "?"
-        url, body = app.install_url + separator + urlencode(query), phpform.encode(form)
+        page = install_page(portal, app, pair)
+        url, body = page.url, phpform.encode(page.form)
     try:
         async with httpx.AsyncClient(timeout=INSTALL_TIMEOUT) as client:
             response = await client.post(

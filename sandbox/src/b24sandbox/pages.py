@@ -1,102 +1,71 @@
-"""Browser pages of the sandbox: the index, `/bx24.js`, and the frame that hosts an app's install page.
+"""Browser pages of the sandbox: the index, `/bx24.js`, static files, the frame that hosts an app's
+install page, and the routers of the operator console, Contact Center and Apps pages (`web/`).
 
 The install frame POSTs the install form of contract §6.3 into an iframe and answers the frame's
-`BX24.init` / `BX24.installFinish` messages, like the portal page around a real app frame.
+`BX24.init` / `BX24.installFinish` messages (`static/frame-host.js`), like the portal page around a
+real app frame.
 """
 
 from __future__ import annotations
 
-import html
-import json
 from importlib import resources
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from b24sandbox import apps
-from b24sandbox.control.deps import ControlError, PortalDep
+from b24sandbox.control.deps import PortalDep
+from b24sandbox.web import apps_page, console, contact_center
+from b24sandbox.web.render import PageError, page_errors, render, render_frame
 
 router = APIRouter(include_in_schema=False)
+for _module in (console, contact_center, apps_page):
+    router.include_router(_module.router)
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem}}
-iframe{{width:100%;height:80vh;border:1px solid #ccc}}</style>
-</head><body>{body}</body></html>"""
+_MEDIA_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body))
+def _static(name: str) -> str | None:
+    """Text of a file in `static/`, or None when there is no such (servable) file."""
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    entry = resources.files("b24sandbox").joinpath("static", name)
+    if "/" in name or suffix not in _MEDIA_TYPES or not entry.is_file():
+        return None
+    return entry.read_text(encoding="utf-8")
 
 
 @router.get("/")
-async def index(portal: PortalDep) -> HTMLResponse:
-    """Links to the portal, the control API and each app's install frame."""
-    items = "".join(
-        f'<li>{html.escape(a.name)} ({html.escape(a.client_id)}) — '
-        f'<a href="/apps/{html.escape(a.client_id)}/install">open install page</a></li>'
-        for a in portal.apps.values()
-        if not a.api_only
-    )
-    body = (
-        f"<h1>b24-sandbox</h1><p>Portal <code>{html.escape(portal.domain)}</code>, "
-        f"member_id <code>{html.escape(portal.member_id)}</code></p><ul>"
-        f"<li>REST: <code>{html.escape(portal.client_endpoint)}</code></li>"
-        '<li><a href="/_sandbox/docs">Control API</a> (<a href="/_sandbox/openapi.json">OpenAPI</a>)</li>'
-        '<li><a href="/bx24.js">bx24.js</a></li></ul>'
-        f"<h2>Apps with an install page</h2><ul>{items or '<li>none</li>'}</ul>"
-    )
-    return _page("b24-sandbox", body)
+async def index(portal: PortalDep) -> Response:
+    """Links to the portal's pages, the control API and each app's install frame."""
+    ui_apps = [a for a in portal.apps.values() if not a.api_only]
+    return render("index.html", title="Portal", portal=portal, ui_apps=ui_apps)
 
 
 @router.get("/bx24.js")
 async def bx24_js() -> Response:
     """The sandbox's stand-in for the BX24 JS SDK."""
-    source = resources.files("b24sandbox").joinpath("static/bx24.js").read_text(encoding="utf-8")
-    return Response(source, media_type="application/javascript; charset=utf-8")
+    return await static_file("bx24.js")
+
+
+@router.get("/static/{name}")
+async def static_file(name: str) -> Response:
+    """A script or style sheet of the pages."""
+    text = _static(name)
+    if text is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return Response(text, media_type=_MEDIA_TYPES[name[name.rfind(".") :]])
 
 
 @router.get("/apps/{client_id}/install")
-async def install_frame(client_id: str, portal: PortalDep) -> HTMLResponse:
+@page_errors
+async def install_frame(client_id: str, portal: PortalDep) -> Response:
     """Install an app with UI in the browser: the install form goes into a frame (contract §6.3)."""
     app = portal.apps.get(client_id)
     if app is None or not app.install_url:
-        raise ControlError(404, "APP_NOT_FOUND", "No app with an install URL under that client_id")
+        raise PageError(404, f"no app with an install URL under client_id {client_id!r}")
     pair = apps.begin_install(portal, app, user_id=1)
-    query, form = apps.install_page(portal, app, pair)
-    separator = "&" if "?" in app.install_url else "?"
-    action = app.install_url + separator + urlencode(query)
-    fields = "".join(
-        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(str(v))}">'
-        for k, v in form.items()
-    )
-    auth = {
-        "access_token": pair.access.token,
-        "refresh_token": pair.refresh.token,
-        "expires_in": pair.lifetime,
-        "domain": portal.domain,
-        "member_id": portal.member_id,
-        "client_endpoint": portal.client_endpoint,
-    }
-    auth_json = json.dumps(auth).replace("<", "\\u003c")  # keep "</script>" out of the inline script
-    finish_url = f"/_sandbox/apps/{client_id}/install-finish?" + urlencode({"APP_SID": app.app_sid})
-    script = f"""<script>
-const auth = {auth_json};
-window.addEventListener("message", (event) => {{
-  const data = event.data || {{}};
-  if (data.type === "b24sandbox:init") {{ event.source.postMessage({{type: "b24sandbox:auth", auth}}, "*"); }}
-  if (data.type === "b24sandbox:installFinish") {{
-    fetch({json.dumps(finish_url)}, {{method: "POST"}}).then(() => {{
-      document.getElementById("state").textContent = "installation finished";
-    }});
-  }}
-}});
-document.getElementById("install").submit();
-</script>"""
-    body = (
-        f"<h1>{html.escape(app.name)}</h1><p id=\"state\">installing…</p>"
-        f'<form id="install" method="post" target="app" action="{html.escape(action)}">{fields}</form>'
-        f'<iframe name="app" title="app"></iframe>{script}'
-    )
-    return _page(app.name, body)
+    frame = apps.install_page(portal, app, pair)
+    finish_query = urlencode({"APP_SID": app.app_sid})
+    finish_url = f"/_sandbox/apps/{quote(client_id, safe='')}/install-finish?{finish_query}"
+    return render_frame(frame, heading=f"Installing {app.name}", state="installing…", finish_url=finish_url)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from b24sandbox import pages
-from b24sandbox.control import apps, openlines, runtime
+from b24sandbox.control import apps, openlines, placements, runtime
 from b24sandbox.control.deps import ControlError
 from b24sandbox.runtime import Sandbox
 
@@ -54,7 +54,7 @@ def create_control_app(sandbox: Sandbox) -> FastAPI:
     app.add_exception_handler(ControlError, _control_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    for module in (apps, runtime, openlines):
+    for module in (apps, runtime, openlines, placements):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(pages.router)
     return app
