@@ -124,16 +124,16 @@ def _echo_settings(request: Served) -> str:
     return "<!doctype html><h2>Website chat settings</h2><p>Line " + request.query.get("LANG", "") + "</p>"
 
 
-@pytest.mark.skipif(not SCREENSHOTS, reason="set B24SANDBOX_SCREENSHOTS=<dir> to write the screenshots")
 def test_screenshots(
+    tmp_path: Path,
     page: Page,
     sandbox: RunningSandbox,
     client: httpx.Client,
     installed_app: InstalledApp,
     page_server: PageServer,
 ) -> None:
-    assert SCREENSHOTS is not None
-    target = Path(SCREENSHOTS)
+    """Renders the pages people look at; B24SANDBOX_SCREENSHOTS=<dir> keeps the pictures (docs/images)."""
+    target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     target.mkdir(parents=True, exist_ok=True)
     _connect(client, installed_app, f"{page_server.url}/settings")
     client.post("/contact_center/lines", data={"name": "Sales"})
@@ -154,3 +154,6 @@ def test_screenshots(
     page.screenshot(path=str(target / "sandbox-console.png"))
     page.goto(f"{sandbox.base_url}/contact_center/")
     page.screenshot(path=str(target / "sandbox-contact-center.png"))
+    for name in ("sandbox-console.png", "sandbox-contact-center.png"):
+        assert (target / name).read_bytes().startswith(b"\x89PNG")
+        assert (target / name).stat().st_size > 10_000
