@@ -1,0 +1,1 @@
+"""The bridge's own web layer: middleware, health, error responses and the server-rendered Bitrix24 pages."""
