@@ -92,8 +92,12 @@ class Settings(BaseSettings):
     b24_client_secret: RealSecret | None = None
     b24_apps: list[B24App] = Field(default_factory=list)
     b24_oauth_url: str | None = None
+    b24_js_url: str = "//api.bitrix24.com/api/v1/"
     rate_limit_burst: int = Field(default=50, gt=0)
     rate_limit_per_second: float = Field(default=2.0, gt=0)
+    worker_max_attempts: int = Field(default=12, ge=1)
+    worker_messages_per_call: int = Field(default=25, ge=1, le=100)
+    health_check_interval: float = Field(default=3600.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 

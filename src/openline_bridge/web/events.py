@@ -1,13 +1,15 @@
 """``POST /b24/events``: verify a Bitrix24 event, record it in the inbox, answer 200 at once.
 
 Bitrix24 never retries and slows down handlers that answer slowly (contract §7.2, pitfall P7), so the
-handler does one short transaction and no REST call; the inbox processor (and later the messaging
-engine) does the work. Refusals are typed and carry a machine-readable code; nothing is stored for them:
+handler makes no REST call: it parses the form and hands the event to the group-commit intake
+(``event_intake``), which answers once the event is durable; the inbox processor and the messaging
+engine do the work later. Refusals carry a machine-readable code and nothing is stored for them:
 
 - 413 ``payload_too_large``: body over 1 MiB (``web.middleware.BodyLimit``);
 - 400 ``malformed_event``: not a readable form, or a required field missing (contract §7.3, §13);
 - 401 ``unknown_portal``: no installed portal with ``auth[member_id]``;
-- 401 ``invalid_application_token``: ``auth[application_token]`` differs from the stored one (P8).
+- 401 ``invalid_application_token``: ``auth[application_token]`` differs from the stored one (P8);
+- 503 ``unavailable``: the database failed; Bitrix24 will not resend, but the answer is honest.
 
 ``ONAPPINSTALL`` here is a re-install and goes through the install path (contract §6.2).
 """

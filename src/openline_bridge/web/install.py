@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from openline_bridge.bitrix24.events import AppInstall
-from openline_bridge.bitrix24.frame import FrameRefused, read_frame
+from openline_bridge.bitrix24.frame import FrameRefused, claimed_portal_origin, read_frame
 from openline_bridge.relay.installation import InstallRefused, accept_install, request_from_frame
 from openline_bridge.services import get_services
 from openline_bridge.store.types import utc_now
@@ -115,8 +115,12 @@ async def install(request: Request) -> Response:
         install_request = request_from_frame(dict(frame.values), utc_now())
     except (FrameRefused, InstallRefused) as refused:
         status = refused.status_code if isinstance(refused, FrameRefused) else refused.status
+        # Unverified: only the origin the request claims may frame the error page, so it can be read.
+        claimed = claimed_portal_origin(
+            request.query_params.get("DOMAIN"), request.query_params.get("PROTOCOL")
+        )
         return _install_page(
-            language=language, js_url=js_url, portal_origin=None, problem=str(refused), status=status
+            language=language, js_url=js_url, portal_origin=claimed, problem=str(refused), status=status
         )
     origin = _origin(install_request.client_endpoint)
     try:
