@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openline_bridge.store.models import InstallState, Portal, PortalLease
 from openline_bridge.store.upsert import insert_on_conflict
 
-__all__ = ["claim", "free_portal_ids", "release", "renew"]
+__all__ = ["claim", "free_portal_ids", "installed_member_id", "release", "renew"]
 
 
 async def claim(session: AsyncSession, portal_id: int, owner: str, now: datetime, ttl: timedelta) -> bool:
@@ -63,3 +63,11 @@ async def free_portal_ids(session: AsyncSession, now: datetime) -> list[int]:
         .order_by(Portal.id)
     )
     return list(rows)
+
+
+async def installed_member_id(session: AsyncSession, portal_id: int) -> str | None:
+    """The ``member_id`` of a portal a dispatcher may work for; None once it is uninstalled or gone."""
+    member_id: str | None = await session.scalar(
+        select(Portal.member_id).where(Portal.id == portal_id, Portal.install_state == InstallState.INSTALLED)
+    )
+    return member_id

@@ -11,21 +11,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from openline_bridge.store.models import OutboxJob, OutboxStatus
+from openline_bridge.store.models import InstallState, OutboxJob, OutboxStatus, Portal
 from openline_bridge.store.upsert import insert_on_conflict
 
 __all__ = [
     "ClaimedJob",
     "Enqueued",
+    "JobRow",
+    "cancel_uninstalled",
     "claim_due",
     "complete",
+    "count_by_status",
     "dead_letter",
+    "delete",
     "enqueue",
+    "list_jobs",
     "park",
+    "parked_reasons",
+    "release",
+    "requeue",
     "resume_parked",
     "retry",
 ]
@@ -94,20 +102,28 @@ async def enqueue(
     return Enqueued(existing, False)
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _due(job: Any, now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(job.status == OutboxStatus.PENDING, job.next_attempt_at <= now),
+        # a dispatcher died holding it: take it over
+        and_(job.status == OutboxStatus.RUNNING, job.locked_until <= now),
+    )
+
+
+def _claimable(now: datetime, *, runs: bool) -> ColumnElement[bool]:
     earlier = aliased(OutboxJob)
+    blocking: ColumnElement[bool] = earlier.status.in_(_UNFINISHED)
+    if runs:
+        # an earlier job that is due itself is claimed in the same statement (ids ascend), so only a
+        # waiting, parked or still-running one blocks the jobs after it
+        blocking = and_(blocking, ~_due(earlier, now))
     blocked_by_earlier = exists().where(
         earlier.portal_id == OutboxJob.portal_id,
         earlier.ordering_key == OutboxJob.ordering_key,
         earlier.id < OutboxJob.id,
-        earlier.status.in_(_UNFINISHED),
+        blocking,
     )
-    due = or_(
-        and_(OutboxJob.status == OutboxStatus.PENDING, OutboxJob.next_attempt_at <= now),
-        # a dispatcher died holding it: take it over
-        and_(OutboxJob.status == OutboxStatus.RUNNING, OutboxJob.locked_until <= now),
-    )
-    return and_(due, ~blocked_by_earlier)
+    return and_(_due(OutboxJob, now), ~blocked_by_earlier)
 
 
 async def claim_due(
@@ -118,11 +134,16 @@ async def claim_due(
     *,
     limit: int = 50,
     lock_for: timedelta = timedelta(minutes=2),
+    runs: bool = False,
 ) -> list[ClaimedJob]:
-    """Claim up to ``limit`` due jobs of one portal, oldest first, for ``owner`` until ``now + lock_for``."""
+    """Claim up to ``limit`` due jobs of one portal, oldest first, for ``owner`` until ``now + lock_for``.
+
+    With ``runs`` a key's consecutive due jobs are claimed together (a batch keeps them in order);
+    otherwise only the oldest unfinished job of each key.
+    """
     candidates = (
         select(OutboxJob.id)
-        .where(OutboxJob.portal_id == portal_id, _claimable(now))
+        .where(OutboxJob.portal_id == portal_id, _claimable(now, runs=runs))
         .order_by(OutboxJob.id)
         .limit(limit)
         .with_for_update(
@@ -189,12 +210,154 @@ async def park(session: AsyncSession, job_id: int, owner: str, reason: str) -> b
     return await _settle(session, job_id, owner, {"status": OutboxStatus.PARKED, "last_error": reason})
 
 
-async def resume_parked(session: AsyncSession, portal_id: int, now: datetime) -> int:
-    """Make every parked job of a portal due again; return how many."""
+async def resume_parked(
+    session: AsyncSession, portal_id: int, now: datetime, *, reason: str | None = None
+) -> int:
+    """Make the parked jobs of a portal due again (only those parked for ``reason`` if given); how many."""
+    conditions = [OutboxJob.portal_id == portal_id, OutboxJob.status == OutboxStatus.PARKED]
+    if reason is not None:
+        conditions.append(OutboxJob.last_error == reason)
     result = await session.execute(
         update(OutboxJob)
-        .where(OutboxJob.portal_id == portal_id, OutboxJob.status == OutboxStatus.PARKED)
+        .where(*conditions)
         .values(status=OutboxStatus.PENDING, next_attempt_at=now)
         .returning(OutboxJob.id)
     )
     return len(result.all())
+
+
+async def release(session: AsyncSession, job_id: int, owner: str, now: datetime) -> bool:
+    """Hand a claimed job back untried (its attempt is not counted); False if ``owner`` lost the claim."""
+    return await _settle(
+        session,
+        job_id,
+        owner,
+        {"status": OutboxStatus.PENDING, "attempts": OutboxJob.attempts - 1, "next_attempt_at": now},
+    )
+
+
+async def parked_reasons(session: AsyncSession, portal_id: int) -> list[str]:
+    """The distinct reasons a portal's parked jobs wait for."""
+    rows = await session.scalars(
+        select(OutboxJob.last_error)
+        .where(OutboxJob.portal_id == portal_id, OutboxJob.status == OutboxStatus.PARKED)
+        .distinct()
+    )
+    return sorted(reason for reason in rows if reason is not None)
+
+
+async def cancel_uninstalled(session: AsyncSession, reason: str, now: datetime) -> int:
+    """Dead-letter every unfinished job of every portal that uninstalled the app; how many."""
+    uninstalled = select(Portal.id).where(Portal.install_state == InstallState.UNINSTALLED)
+    result = await session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.portal_id.in_(uninstalled), OutboxJob.status.in_(_UNFINISHED))
+        .values(
+            status=OutboxStatus.DEAD,
+            dead_reason=reason,
+            finished_at=now,
+            locked_by=None,
+            locked_until=None,
+        )
+        .returning(OutboxJob.id)
+    )
+    return len(result.all())
+
+
+async def count_by_status(session: AsyncSession, portal_id: int) -> dict[OutboxStatus, int]:
+    """How many of a portal's jobs are in each status (every status present, zero when none)."""
+    rows = await session.execute(
+        select(OutboxJob.status, func.count())
+        .where(OutboxJob.portal_id == portal_id)
+        .group_by(OutboxJob.status)
+    )
+    counts = dict.fromkeys(OutboxStatus, 0)
+    for status, count in rows:
+        counts[status] = count
+    return counts
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job as an operator sees it (``openline-bridge outbox list``)."""
+
+    id: int
+    portal_id: int
+    kind: str
+    status: OutboxStatus
+    attempts: int
+    ordering_key: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    last_error: str | None
+    dead_reason: str | None
+    payload: dict[str, Any]
+
+
+def _job_row(row: OutboxJob) -> JobRow:
+    return JobRow(
+        row.id,
+        row.portal_id,
+        row.kind,
+        row.status,
+        row.attempts,
+        row.ordering_key,
+        row.next_attempt_at,
+        row.created_at,
+        row.last_error,
+        row.dead_reason,
+        row.payload,
+    )
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    status: OutboxStatus | None = None,
+    portal_id: int | None = None,
+    limit: int = 100,
+) -> list[JobRow]:
+    """Jobs oldest first, optionally of one status and one portal."""
+    statement = select(OutboxJob).order_by(OutboxJob.id).limit(limit)
+    if status is not None:
+        statement = statement.where(OutboxJob.status == status)
+    if portal_id is not None:
+        statement = statement.where(OutboxJob.portal_id == portal_id)
+    return [_job_row(row) for row in await session.scalars(statement)]
+
+
+async def requeue(
+    session: AsyncSession, now: datetime, *, job_id: int | None = None, portal_id: int | None = None
+) -> list[int]:
+    """Make dead jobs (one, or all of a portal, or all) pending again with fresh attempts; their ids."""
+    conditions = [OutboxJob.status == OutboxStatus.DEAD]
+    if job_id is not None:
+        conditions.append(OutboxJob.id == job_id)
+    if portal_id is not None:
+        conditions.append(OutboxJob.portal_id == portal_id)
+    result = await session.execute(
+        update(OutboxJob)
+        .where(*conditions)
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            dead_reason=None,
+            finished_at=None,
+        )
+        .returning(OutboxJob.id)
+    )
+    return sorted(result.scalars())
+
+
+async def delete(session: AsyncSession, job_id: int) -> JobRow | None:
+    """Remove a job that no dispatcher holds (not ``running``); the removed job, or None."""
+    row = await session.scalar(
+        select(OutboxJob).where(OutboxJob.id == job_id, OutboxJob.status != OutboxStatus.RUNNING)
+    )
+    if row is None:
+        return None
+    removed = _job_row(row)
+    await session.delete(row)
+    await session.flush()
+    return removed

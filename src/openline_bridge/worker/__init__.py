@@ -1,0 +1,1 @@
+"""The outbox worker: dispatches queued jobs to Bitrix24, one dispatcher per portal at a time."""
