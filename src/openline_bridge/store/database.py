@@ -7,6 +7,7 @@ one failing with "database is locked" when it upgrades a read lock. PostgreSQL u
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -58,6 +59,10 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time and every transaction here writes (BEGIN IMMEDIATE). Queueing
+        # this process's transactions on a lock hands the write lock over at once, in arrival order;
+        # left to SQLite's busy handler, waiters poll with sleeps of up to 100 ms.
+        self._sqlite_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def connect(cls, url: str, *, postgres_search_path: str | None = None) -> Database:
@@ -69,8 +74,10 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         elif postgres_search_path is not None:
             connect_args["server_settings"] = {"search_path": postgres_search_path}
-        engine = create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
-        if parsed.get_backend_name() == "sqlite":
+        # A SQLite file cannot drop a connection; pinging it would add a round trip to every transaction.
+        sqlite = parsed.get_backend_name() == "sqlite"
+        engine = create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=not sqlite)
+        if sqlite:
             _configure_sqlite(engine)
         return cls(engine)
 
@@ -86,8 +93,20 @@ class Database:
         Database failures leave as ``StorageError``; the caller's own exceptions pass through unchanged.
         """
         with storage_errors():
-            async with self.sessions.begin() as session:
-                yield session
+            if self._sqlite_writer is None:
+                async with self.sessions.begin() as session:
+                    yield session
+                return
+            try:
+                async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                    await self._sqlite_writer.acquire()
+            except TimeoutError:
+                raise StorageError("database is locked: no write slot within the busy timeout") from None
+            try:
+                async with self.sessions.begin() as session:
+                    yield session
+            finally:
+                self._sqlite_writer.release()
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

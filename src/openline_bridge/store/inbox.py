@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openline_bridge.store.models import InboxEvent, InboxStatus
 from openline_bridge.store.upsert import insert_on_conflict
 
-__all__ = ["InboxItem", "claim", "mark_failed", "mark_processed", "record"]
+__all__ = [
+    "InboxItem",
+    "NewInboxEvent",
+    "abandon_pending",
+    "claim",
+    "mark_failed",
+    "mark_processed",
+    "record",
+    "record_many",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,46 @@ async def record(
     return inserted
 
 
+@dataclass(frozen=True)
+class NewInboxEvent:
+    """An event to record (see :func:`record_many`)."""
+
+    portal_id: int
+    event_name: str
+    dedup_key: str
+    payload: dict[str, Any]
+
+
+async def record_many(
+    session: AsyncSession, events: Sequence[NewInboxEvent], now: datetime
+) -> set[tuple[int, str]]:
+    """Store several events in one statement; the ``(portal_id, dedup_key)`` pairs actually inserted.
+
+    A pair already recorded, or repeated within ``events``, is inserted once and otherwise a no-op.
+    """
+    if not events:
+        return set()
+    rows = [
+        {
+            "portal_id": event.portal_id,
+            "event_name": event.event_name,
+            "dedup_key": event.dedup_key,
+            "payload": event.payload,
+            "status": InboxStatus.PENDING,
+            "received_at": now,
+        }
+        for event in events
+    ]
+    statement = (
+        insert_on_conflict(session, InboxEvent)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[InboxEvent.portal_id, InboxEvent.dedup_key])
+        .returning(InboxEvent.portal_id, InboxEvent.dedup_key)
+    )
+    inserted = await session.execute(statement)
+    return {(row.portal_id, row.dedup_key) for row in inserted}
+
+
 async def claim(
     session: AsyncSession,
     owner: str,
@@ -61,10 +111,14 @@ async def claim(
     limit: int = 50,
     lock_for: timedelta = timedelta(minutes=1),
     portal_id: int | None = None,
+    skip_event_names: Collection[str] = (),
+    only_event_names: Collection[str] = (),
 ) -> list[InboxItem]:
     """Claim up to ``limit`` unprocessed events, oldest first, for ``owner`` until ``now + lock_for``.
 
-    Events claimed by a processor that did not finish in time are claimable again.
+    Events claimed by a processor that did not finish in time are claimable again. Events named in
+    ``skip_event_names`` are left alone (another processor owns them); a non-empty ``only_event_names``
+    claims just those.
     """
     candidates = (
         select(InboxEvent.id)
@@ -82,6 +136,10 @@ async def claim(
     )
     if portal_id is not None:
         candidates = candidates.where(InboxEvent.portal_id == portal_id)
+    if skip_event_names:
+        candidates = candidates.where(InboxEvent.event_name.not_in(list(skip_event_names)))
+    if only_event_names:
+        candidates = candidates.where(InboxEvent.event_name.in_(list(only_event_names)))
     rows = await session.scalars(
         update(InboxEvent)
         .where(InboxEvent.id.in_(candidates.scalar_subquery()))
@@ -120,3 +178,14 @@ async def mark_processed(session: AsyncSession, event_id: int, owner: str, now: 
 async def mark_failed(session: AsyncSession, event_id: int, owner: str, error: str, now: datetime) -> bool:
     """Give up on a claimed event with the reason; False if ``owner`` no longer holds its claim."""
     return await _finish(session, event_id, owner, InboxStatus.FAILED, now, error)
+
+
+async def abandon_pending(session: AsyncSession, portal_id: int, reason: str, now: datetime) -> int:
+    """Fail every not yet claimed event of a portal (e.g. it uninstalled the app); how many."""
+    result = await session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.portal_id == portal_id, InboxEvent.status == InboxStatus.PENDING)
+        .values(status=InboxStatus.FAILED, error=reason, processed_at=now)
+        .returning(InboxEvent.id)
+    )
+    return len(result.all())

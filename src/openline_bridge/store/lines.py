@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.store.models import Line
@@ -14,6 +14,7 @@ from openline_bridge.store.upsert import insert_on_conflict
 __all__ = [
     "LineRecord",
     "LineStatus",
+    "delete_line",
     "ensure",
     "find",
     "list_for_portal",
@@ -122,3 +123,13 @@ async def record_status(session: AsyncSession, line_id: int, status: LineStatus,
             updated_at=now,
         )
     )
+
+
+async def delete_line(session: AsyncSession, portal_id: int, bitrix_line_id: int) -> bool:
+    """Forget a line and everything bound to it (its widget, conversations); whether it existed."""
+    result = await session.execute(
+        delete(Line)
+        .where(Line.portal_id == portal_id, Line.bitrix_line_id == bitrix_line_id)
+        .returning(Line.id)
+    )
+    return result.scalar() is not None

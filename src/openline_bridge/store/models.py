@@ -45,6 +45,7 @@ __all__ = [
     "PortalError",
     "PortalLease",
     "Visitor",
+    "VisitorToken",
     "Widget",
 ]
 
@@ -165,6 +166,19 @@ class Visitor(Base):
     last_seen_at: Mapped[datetime] = _created_at()
 
 
+class VisitorToken(Base):
+    """One bearer token of a visitor (docs/protocol.md §2.1): each device of a signed visitor gets its own,
+    so the hash of every token issued is kept, not only the first one (``visitors.token_hash``)."""
+
+    __tablename__ = "visitor_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    last_used_at: Mapped[datetime] = _created_at()
+
+
 class ConversationState(enum.StrEnum):
     """Whether Bitrix24 has an open session for the conversation (dialog start/finish, contract §9.6)."""
 
@@ -188,6 +202,8 @@ class Conversation(Base):
         str_enum(ConversationState, "conversation_state"), default=ConversationState.OPEN
     )
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the visitor's read position (protocol §6.6)
+    read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
 
@@ -239,24 +255,37 @@ class Message(Base):
     bitrix_message_id: Mapped[int | None] = mapped_column(BigInteger)
     is_edited: Mapped[bool] = mapped_column(Boolean, default=False)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    edited_at: Mapped[datetime | None]
+    created_seq: Mapped[int | None] = mapped_column(BigInteger)  # seq of its message.created event
+    failure_code: Mapped[str | None] = mapped_column(String(32))  # protocol §4.4 failure.code
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
 
 
 class Attachment(Base):
-    """A file of a message, stored locally (``storage_path``) and/or at Bitrix24 (``bitrix_file_url``)."""
+    """A file of a conversation, stored locally (``storage_path``) and/or at Bitrix24 (``bitrix_file_url``).
+
+    A visitor's upload exists before its message (``message_id`` is set when a message takes it); an
+    operator file has no ``storage_path`` until its download succeeded (``download_error`` says why not).
+    """
 
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
     mime_type: Mapped[str] = mapped_column(String(127))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     storage_path: Mapped[str | None] = mapped_column(String(1024))
     sha256: Mapped[str | None] = mapped_column(String(64))
     bitrix_file_url: Mapped[str | None] = mapped_column(Text)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    download_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,8 +19,10 @@ from openline_bridge.store.upsert import insert_on_conflict
 __all__ = [
     "PortalInstall",
     "PortalRecord",
+    "callback_identities",
     "find",
     "get",
+    "list_active",
     "mark_install_finished",
     "mark_uninstalled",
     "purge",
@@ -153,6 +156,39 @@ async def verify_application_token(
     if sealed is None:
         return False
     return hmac.compare_digest(box.open(sealed).encode(), application_token.encode())
+
+
+async def callback_identities(
+    session: AsyncSession, box: SecretBox, member_ids: Collection[str]
+) -> dict[str, tuple[int, str]]:
+    """``member_id → (portal id, application_token)`` of the active portals among ``member_ids``.
+
+    One query for a whole batch of callbacks (the event intake's hot path). Uninstalled portals are left
+    out (contract §6.4: their events are refused). Compare tokens with ``hmac.compare_digest`` (P8).
+    """
+    rows = await session.execute(
+        select(Portal.id, Portal.member_id, Portal.application_token_sealed).where(
+            Portal.member_id.in_(list(member_ids)), Portal.install_state != InstallState.UNINSTALLED
+        )
+    )
+    return {
+        row.member_id: (
+            row.id,
+            box.open(row.application_token_sealed) if row.application_token_sealed else "",
+        )
+        for row in rows
+    }
+
+
+async def list_active(session: AsyncSession) -> list[PortalRecord]:
+    """Every portal not uninstalled, by id."""
+    rows = await session.scalars(
+        select(Portal)
+        .where(Portal.install_state != InstallState.UNINSTALLED)
+        .order_by(Portal.id)
+        .execution_options(populate_existing=True)
+    )
+    return [PortalRecord.of(row) for row in rows]
 
 
 async def mark_install_finished(session: AsyncSession, member_id: str, now: datetime) -> None:

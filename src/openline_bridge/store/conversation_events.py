@@ -1,0 +1,115 @@
+"""Conversation events: the append-only, densely numbered log a visitor's clients catch up from.
+
+``seq`` comes from ``conversations.last_seq``, incremented by one ``UPDATE … RETURNING`` inside the caller's
+transaction (docs/protocol.md §4.5): PostgreSQL row-locks the conversation until commit and SQLite's
+``BEGIN IMMEDIATE`` serialises writers, so concurrent appends get 1..N without gaps, and a rolled-back
+transaction gives its number back.
+
+Every appended event is also remembered on the session (:func:`appended_events`) so the caller can publish
+it to live subscribers once the transaction has committed (``relay.notify``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openline_bridge.errors import NotFoundError
+from openline_bridge.store.models import Conversation, ConversationEvent
+from openline_bridge.store.types import utc_now
+
+__all__ = ["EVENT_KINDS", "AppendedEvent", "append_event", "appended_events", "last_seq", "list_events"]
+
+# docs/protocol.md §4.5: the only kinds a client is told about.
+EVENT_KINDS = frozenset(
+    {
+        "message.created",
+        "message.edited",
+        "message.deleted",
+        "message.status",
+        "session.opened",
+        "session.closed",
+        "conversation.read",
+    }
+)
+
+_SESSION_KEY = "openline_bridge.appended_events"
+
+
+@dataclass(frozen=True)
+class AppendedEvent:
+    """One event of a conversation's log, as stored."""
+
+    conversation_id: int
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    at: datetime
+
+
+async def append_event(
+    session: AsyncSession,
+    conversation_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Append an event in the caller's transaction and return its ``seq`` (dense per conversation)."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown conversation event kind {kind!r}")
+    at = now or utc_now()
+    seq = (
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(last_seq=Conversation.last_seq + 1, updated_at=at)
+            .returning(Conversation.last_seq)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar()
+    if seq is None:
+        raise NotFoundError(f"no conversation {conversation_id}")
+    session.add(
+        ConversationEvent(conversation_id=conversation_id, seq=seq, kind=kind, payload=payload, created_at=at)
+    )
+    await session.flush()
+    _pending(session).append(AppendedEvent(conversation_id, seq, kind, payload, at))
+    return seq
+
+
+def appended_events(session: AsyncSession) -> list[AppendedEvent]:
+    """The events this session appended so far (publish them only after the transaction commits)."""
+    return list(_pending(session))
+
+
+def _pending(session: AsyncSession) -> list[AppendedEvent]:
+    pending: list[AppendedEvent] = session.info.setdefault(_SESSION_KEY, [])
+    return pending
+
+
+async def list_events(
+    session: AsyncSession, conversation_id: int, *, after: int = 0, limit: int = 200
+) -> list[AppendedEvent]:
+    """Events with ``seq > after`` in increasing order, at most ``limit`` (protocol §6.2)."""
+    rows = await session.scalars(
+        select(ConversationEvent)
+        .where(ConversationEvent.conversation_id == conversation_id, ConversationEvent.seq > after)
+        .order_by(ConversationEvent.seq)
+        .limit(limit)
+    )
+    return [
+        AppendedEvent(row.conversation_id, row.seq, row.kind, row.payload, row.created_at) for row in rows
+    ]
+
+
+async def last_seq(session: AsyncSession, conversation_id: int) -> int:
+    """The conversation's latest ``seq`` (0 before its first event)."""
+    value = await session.scalar(select(Conversation.last_seq).where(Conversation.id == conversation_id))
+    if value is None:
+        raise NotFoundError(f"no conversation {conversation_id}")
+    return value

@@ -1,0 +1,79 @@
+"""Visitor tokens: the hashes of the bearer tokens a widget's visitors hold, one per session created.
+
+Only the SHA-256 of a token is stored (docs/protocol.md §2.1). :func:`find_access` resolves a token hash
+to everything an authenticated request needs in one query: the visitor, its widget (for the ``Origin``
+check) and its conversation on the widget's line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openline_bridge.store.models import Conversation, Visitor, VisitorToken, Widget
+
+__all__ = ["TokenAccess", "add", "find_access", "find_visitor", "touch"]
+
+
+@dataclass(frozen=True)
+class TokenAccess:
+    """What a valid token grants: exactly one visitor's conversation on one widget."""
+
+    visitor_id: int
+    widget_id: int
+    line_id: int
+    conversation_id: int
+    allowed_origins: tuple[str, ...]
+
+
+async def add(session: AsyncSession, visitor_id: int, token_hash: str, now: datetime) -> None:
+    """Remember a newly issued token of a visitor."""
+    session.add(VisitorToken(visitor_id=visitor_id, token_hash=token_hash, created_at=now, last_used_at=now))
+    await session.flush()
+
+
+async def find_visitor(session: AsyncSession, token_hash: str) -> Visitor | None:
+    """The visitor holding the token with this hash, or None."""
+    found: Visitor | None = await session.scalar(
+        select(Visitor)
+        .join(VisitorToken, VisitorToken.visitor_id == Visitor.id)
+        .where(VisitorToken.token_hash == token_hash)
+    )
+    return found
+
+
+async def find_access(session: AsyncSession, token_hash: str) -> TokenAccess | None:
+    """The visitor, widget and conversation of a token, or None for an unknown token."""
+    row = (
+        await session.execute(
+            select(
+                Visitor.id,
+                Widget.id,
+                Widget.line_id,
+                Conversation.id,
+                Widget.allowed_origins,
+            )
+            .select_from(VisitorToken)
+            .join(Visitor, Visitor.id == VisitorToken.visitor_id)
+            .join(Widget, Widget.id == Visitor.widget_id)
+            .join(
+                Conversation,
+                and_(Conversation.visitor_id == Visitor.id, Conversation.line_id == Widget.line_id),
+            )
+            .where(VisitorToken.token_hash == token_hash)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    visitor_id, widget_id, line_id, conversation_id, origins = row
+    return TokenAccess(visitor_id, widget_id, line_id, conversation_id, tuple(origins or ()))
+
+
+async def touch(session: AsyncSession, token_hash: str, now: datetime) -> None:
+    """Record that a token was used to resume a session (for revoking long-unused tokens)."""
+    await session.execute(
+        update(VisitorToken).where(VisitorToken.token_hash == token_hash).values(last_used_at=now)
+    )
