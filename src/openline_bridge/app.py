@@ -2,7 +2,8 @@
 
 ``create_app(settings)`` builds a FastAPI app (its OpenAPI schema is served at ``/openapi.json``). On
 start-up the lifespan builds :class:`~openline_bridge.services.Services`, applies the database
-migrations, and starts the background tasks (inbox processor, periodic health check); on shutdown it
+migrations, and starts the background tasks (lifecycle inbox processor, messaging inbox consumer,
+outbox worker, periodic health check); on shutdown it
 cancels them and closes every connection.
 """
 
@@ -42,6 +43,7 @@ _BODY_LIMITS = {"/b24/": EVENTS_BODY_LIMIT}
 def _background(services: Services, messaging: Messaging) -> list[Coroutine[Any, Any, None]]:
     tasks = [
         InboxProcessor(services).run(),
+        messaging.consumer(services.messaging_wakeup).run(),
         HealthMonitor(services, services.settings.health_check_interval).run(),
     ]
     if services.settings.serve_worker:

@@ -38,7 +38,8 @@ class Services:
     """Database, secrets, tokens, the Bitrix24 client and its rate limiter, optional Redis, the logger.
 
     ``inbox_wakeup`` is set whenever this process records a lifecycle event, so the inbox processor
-    starts at once instead of waiting for its next poll. ``intake`` (created on first use) records events.
+    starts at once instead of waiting for its next poll; ``messaging_wakeup`` does the same for message
+    and dialog events and the messaging engine. ``intake`` (created on first use) records events.
     """
 
     settings: Settings
@@ -50,6 +51,7 @@ class Services:
     redis: Redis | None
     log: StructuredLogger
     inbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    messaging_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _intake: EventIntake | None = field(default=None, init=False, repr=False)
 
     @property
@@ -109,10 +111,12 @@ class Services:
         )
 
     def _wake_inbox(self, event_names: Collection[str]) -> None:
-        # Message and dialog events wait for the messaging engine; waking the lifecycle processor for
-        # them would only cost a claim query per burst.
-        if not set(event_names) <= MESSAGING_EVENTS:
+        # Each consumer is woken only for the events it claims: a wake-up costs a claim query.
+        names = set(event_names)
+        if not names <= MESSAGING_EVENTS:
             self.inbox_wakeup.set()
+        if names & MESSAGING_EVENTS:
+            self.messaging_wakeup.set()
 
     async def start(self) -> None:
         """Bring the database schema up to date (a no-op when it already is)."""

@@ -107,7 +107,7 @@ async def test_oversized_chunked_body_is_refused_while_streaming(
     assert await inbox_count(database) == 0
 
 
-async def test_genuine_event_is_recorded_once_without_credentials_and_left_for_messaging(
+async def test_genuine_event_is_recorded_once_without_credentials_and_processed(
     bridge: RunningBridge, installed: Installed, database: Database
 ) -> None:
     body = event_body(
@@ -126,7 +126,7 @@ async def test_genuine_event_is_recorded_once_without_credentials_and_left_for_m
     assert (first.status_code, first.json()) == (200, {"result": "accepted"})
     assert (second.status_code, second.json()) == (200, {"result": "duplicate"})
     assert await inbox_count(database) == 1
-    # A lifecycle event after it is processed; the message event stays pending for the messaging engine.
+    # The lifecycle processor and the messaging engine each take their own events from the inbox.
     line_delete = event_body(installed.answer, "ONIMCONNECTORLINEDELETE", "42")
     assert (
         await bridge.http.post(
@@ -138,9 +138,13 @@ async def test_genuine_event_is_recorded_once_without_credentials_and_left_for_m
         async with database.transaction() as session:
             rows = (await session.scalars(select(InboxEvent))).all()
         found = {row.event_name: row.status for row in rows}
-        return found if found.get("ONIMCONNECTORLINEDELETE") is InboxStatus.PROCESSED else None
+        settled = set(found.values()) == {InboxStatus.PROCESSED} and len(found) == 2
+        return found if settled else None
 
-    assert (await wait_for(statuses))["ONIMCONNECTORMESSAGEADD"] is InboxStatus.PENDING
+    assert await wait_for(statuses) == {
+        "ONIMCONNECTORMESSAGEADD": InboxStatus.PROCESSED,
+        "ONIMCONNECTORLINEDELETE": InboxStatus.PROCESSED,
+    }
     async with database.transaction() as session:
         stored = await session.scalar(
             select(InboxEvent).where(InboxEvent.event_name == "ONIMCONNECTORMESSAGEADD")
