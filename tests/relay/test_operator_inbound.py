@@ -23,6 +23,7 @@ from openline_bridge.store.models import (
     ConversationState,
     InboxEvent,
     InboxStatus,
+    Message,
     MessageStatus,
 )
 from openline_bridge.store.types import utc_now
@@ -222,7 +223,7 @@ async def test_system_message_without_author(relay: Relay, files: OperatorFiles,
     await apply(relay, files, chat, message_add(chat, 900, "Session closed", user_id="0"), "sys")
     async with relay.database.transaction() as session:
         stored = await session.scalar(
-            select(messages.Message).where(messages.Message.bitrix_message_id == 900)
+            select(Message).where(Message.bitrix_message_id == 900)
         )
     assert stored is not None and stored.direction.value == "system" and stored.author_name is None
 
