@@ -1,0 +1,36 @@
+"""A short-lived, bounded memory of resolved visitor tokens (see :class:`TokenCache`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from openline_bridge.store.visitor_tokens import TokenAccess
+
+__all__ = ["TokenCache"]
+
+
+class TokenCache:
+    """Recently resolved tokens, kept for a few seconds: the message path then needs no read transaction
+    (on SQLite every transaction takes the write lock). A changed origin list applies within ``ttl``."""
+
+    def __init__(
+        self, ttl: float = 5.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, TokenAccess]] = {}
+
+    def get(self, hashed: str) -> TokenAccess | None:
+        """The cached access of a token hash, if still fresh."""
+        entry = self._entries.get(hashed)
+        if entry is None or entry[0] < self._clock():
+            return None
+        return entry[1]
+
+    def put(self, hashed: str, access: TokenAccess) -> None:
+        """Remember a resolved token (the cache is emptied when full: bounded memory, correct either way)."""
+        if len(self._entries) >= self._max_entries:
+            self._entries.clear()
+        self._entries[hashed] = (self._clock() + self._ttl, access)
