@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _proc import BIN, free_port, machine, percentile, sandbox, wait_http
+from _proc import BIN, child, free_port, machine, percentile, sandbox, wait_http
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 CLIENT_ID = "local.bench0events01"
@@ -96,18 +95,10 @@ def bridge_process(database_url: str, port: int, workdir: Path) -> Iterator[str]
         "OLB_DATABASE_URL": database_url,
         "OLB_DATA_DIR": str(workdir),
     }
-    with (workdir / "bridge.log").open("wb") as log:
-        process = subprocess.Popen([str(BIN / "openline-bridge"), "serve"], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with child([str(BIN / "openline-bridge"), "serve"], env, workdir / "bridge.log", stop_timeout=15):
+        base = f"http://127.0.0.1:{port}"
         wait_http(base + "/healthz", timeout=30)
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 async def install(sandbox_url: str, bridge_url: str) -> dict[str, Any]:

@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -34,6 +33,7 @@ import uvicorn
 from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _portal import APP_TOKEN, offline_install
 from _proc import machine, percentile
 from openline_bridge.bitrix24.client import Bitrix24Client
 from openline_bridge.bitrix24.ratelimit import RateLimit, build_limiter
@@ -55,7 +55,6 @@ from openline_bridge.store import conversations, lines, portals, visitors
 from openline_bridge.store.database import Database
 from openline_bridge.store.migrate import upgrade
 from openline_bridge.store.models import Widget
-from openline_bridge.store.portals import PortalInstall
 from openline_bridge.store.tokens import DatabaseTokenStore
 from openline_bridge.store.types import utc_now
 from openline_bridge.web import events
@@ -63,7 +62,6 @@ from openline_bridge.web.errors import install_error_handlers
 
 SECRET = "bench-secret-key-0123456789abcdefghijkl"  # noqa: S105 -- a throwaway bench database
 MEMBER_ID = "bench0000000000000000000000000001"
-APP_TOKEN = "bench-application-token"  # noqa: S105 -- a throwaway bench database
 DOMAIN = "bench.bitrix24.example"
 
 
@@ -93,19 +91,7 @@ async def database_at(url: str | None, tmp: Path) -> AsyncIterator[Database]:
 async def setup_chat(database: Database, box: SecretBox) -> str:
     """An installed portal with one visitor conversation; returns its external chat id."""
     now = utc_now()
-    install = PortalInstall(
-        member_id=MEMBER_ID,
-        domain=DOMAIN,
-        client_endpoint=f"https://{DOMAIN}/rest/",
-        server_endpoint="https://oauth.bitrix.info/rest/",
-        client_id="local.bench",
-        access_token="access",  # noqa: S106 -- never used: the bench makes no REST call
-        refresh_token="refresh",  # noqa: S106
-        access_expires_at=now + timedelta(hours=1),
-        application_token=APP_TOKEN,
-        scope="imopenlines,imconnector,im",
-        installed_by_bitrix_user_id=1,
-    )
+    install = offline_install(MEMBER_ID, DOMAIN, now)
     async with database.transaction() as session:
         portal = await portals.upsert_install(session, box, install, now)
         await portals.mark_install_finished(session, MEMBER_ID, now)

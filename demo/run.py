@@ -18,10 +18,8 @@ import http.server
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +30,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))  # tools/ holds the process helpers the benchmarks share
+
+from tools.procs import NotUpError, child, wait_http  # noqa: E402
+
 SITE = Path(__file__).resolve().parent / "site"
 CLIENT_ID = "local.openline-bridge-demo"
 CONNECTOR_ID = "openline_bridge"
@@ -54,6 +56,7 @@ class FormParser(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.forms: list[Form] = []
+        self._in_form = False
         self._textarea: str | None = None
         self.text_chunks: list[str] = []
 
@@ -61,25 +64,32 @@ class FormParser(html.parser.HTMLParser):
         values = {name: value or "" for name, value in attrs}
         if tag == "form":
             self.forms.append(Form(values.get("action", ""), values.get("method", "get").lower()))
-        elif tag == "input" and self.forms and values.get("name"):
+            self._in_form = True
+        elif not self._in_form or not values.get("name"):
+            # Only named controls inside a form are submitted (the embed code box is neither).
+            return
+        elif tag == "input":
             if values.get("type") == "submit":
                 self.forms[-1].buttons[values["name"]] = values.get("value", "")
             else:
                 self.forms[-1].fields[values["name"]] = values.get("value", "")
-        elif tag == "button" and self.forms and values.get("name"):
+        elif tag == "button":
             self.forms[-1].buttons[values["name"]] = values.get("value", "")
         elif tag == "textarea":
-            self._textarea = values.get("name", "")
+            # An empty textarea is still a field (an empty origins list must be found and filled).
+            self._textarea = values["name"]
+            self.forms[-1].textareas[self._textarea] = ""
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "textarea":
             self._textarea = None
+        elif tag == "form":
+            self._in_form = False
 
     def handle_data(self, data: str) -> None:
         self.text_chunks.append(data)
-        if self._textarea is not None and self.forms:
-            form = self.forms[-1]
-            form.textareas[self._textarea] = form.textareas.get(self._textarea, "") + data
+        if self._textarea is not None:
+            self.forms[-1].textareas[self._textarea] += data
 
 
 def parse_page(body: str) -> FormParser:
@@ -87,33 +97,6 @@ def parse_page(body: str) -> FormParser:
     parser = FormParser()
     parser.feed(body)
     return parser
-
-
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    """Wait until `url` answers any HTTP status."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit(f"demo: {url} did not come up within {timeout:.0f} s")
-
-
-@contextlib.contextmanager
-def child(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process whose output goes to `log`; stopped on exit."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def secret_key(data_dir: Path) -> str:
@@ -195,7 +178,9 @@ def connect_line(sandbox: httpx.Client, line_id: str, site_origin: str, bridge: 
     for form in page.forms:
         origins_field = next((name for name in form.textareas if "origin" in name), None)
         if origins_field and site_origin not in form.textareas[origins_field]:
-            page = submit(form, None, {origins_field: site_origin}, settings_url)
+            # The save button carries the form's action; without it the post reads as a fresh frame.
+            save = next(iter(form.buttons), None)
+            page = submit(form, save, {origins_field: site_origin}, settings_url)
             break
     text = "".join(page.text_chunks)
     marker = 'data-widget="'
@@ -228,6 +213,71 @@ def serve_site(port: int, widget_src: str, widget_key: str) -> http.server.Threa
     return server
 
 
+@dataclass
+class Demo:
+    """A running demo stack: where each part answers and the widget key of the connected line."""
+
+    sandbox_url: str
+    bridge_url: str
+    site_url: str
+    widget_key: str
+    data_dir: Path
+
+
+@contextlib.contextmanager
+def demo_stack(sandbox_port: int, bridge_port: int, site_port: int, data_dir: Path) -> Iterator[Demo]:
+    """Start the sandbox, the bridge and the demo site, set the portal up; stop everything on exit."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    bridge_url = f"http://127.0.0.1:{bridge_port}"
+    site_origin = f"http://127.0.0.1:{site_port}"
+    client_secret_path = data_dir / "client-secret"
+    if not client_secret_path.exists():
+        client_secret_path.write_text(secrets.token_hex(24), encoding="utf-8")
+    client_secret = client_secret_path.read_text(encoding="utf-8").strip()
+    env = {
+        **os.environ,
+        "OLB_PUBLIC_URL": bridge_url,
+        "OLB_HOST": "127.0.0.1",
+        "OLB_PORT": str(bridge_port),
+        "OLB_DATA_DIR": str(data_dir / "bridge"),
+        "OLB_SECRET_KEY": secret_key(data_dir),
+        "OLB_B24_CLIENT_ID": CLIENT_ID,
+        "OLB_B24_CLIENT_SECRET": client_secret,
+        "OLB_B24_JS_URL": f"{sandbox_url}/bx24.js",
+        "OLB_LOG_FORMAT": "console",
+    }
+    sandbox_state = data_dir / "sandbox-state.json"
+    sandbox_args = [
+        str(BIN / "b24sandbox"),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(sandbox_port),
+        "--state",
+        str(sandbox_state),
+    ]
+    with (
+        child(sandbox_args, env, data_dir / "sandbox.log"),
+        child([str(BIN / "openline-bridge"), "serve"], env, data_dir / "bridge.log"),
+    ):
+        try:
+            wait_http(f"{sandbox_url}/_sandbox/openapi.json", timeout=30)
+            wait_http(f"{bridge_url}/healthz", timeout=30)
+        except NotUpError as exc:
+            raise SystemExit(f"demo: {exc}") from exc
+        with httpx.Client(base_url=sandbox_url, timeout=30) as sandbox:
+            widget_key = setup_portal(sandbox, bridge_url, client_secret, site_origin)
+            sandbox.post("/_sandbox/state/save", json={"path": str(sandbox_state)})
+        site = serve_site(site_port, f"{bridge_url}/widget.js", widget_key)
+        try:
+            yield Demo(sandbox_url, bridge_url, f"{site_origin}/", widget_key, data_dir)
+        finally:
+            site.shutdown()
+            site.server_close()
+
+
 def main() -> int:
     """Start everything, set the portal up, print the links, run until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -238,57 +288,20 @@ def main() -> int:
     parser.add_argument("--setup-only", action="store_true", help="set everything up, print the links, stop")
     args = parser.parse_args()
 
-    data_dir: Path = args.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
-    bridge_url = f"http://127.0.0.1:{args.bridge_port}"
-    site_origin = f"http://127.0.0.1:{args.site_port}"
-    client_secret_path = data_dir / "client-secret"
-    if not client_secret_path.exists():
-        client_secret_path.write_text(secrets.token_hex(24), encoding="utf-8")
-    client_secret = client_secret_path.read_text(encoding="utf-8").strip()
-    env = {
-        **os.environ,
-        "OLB_PUBLIC_URL": bridge_url,
-        "OLB_HOST": "127.0.0.1",
-        "OLB_PORT": str(args.bridge_port),
-        "OLB_DATA_DIR": str(data_dir / "bridge"),
-        "OLB_SECRET_KEY": secret_key(data_dir),
-        "OLB_B24_CLIENT_ID": CLIENT_ID,
-        "OLB_B24_CLIENT_SECRET": client_secret,
-        "OLB_B24_JS_URL": f"{sandbox_url}/bx24.js",
-        "OLB_LOG_FORMAT": "console",
-    }
-    sandbox_state = data_dir / "sandbox-state.json"
-    sandbox_args = [
-        str(BIN / "b24sandbox"), "serve", "--host", "127.0.0.1", "--port", str(args.sandbox_port),
-        "--state", str(sandbox_state),
-    ]
-    with (
-        child(sandbox_args, env, data_dir / "sandbox.log"),
-        child([str(BIN / "openline-bridge"), "serve"], env, data_dir / "bridge.log"),
-    ):
-        wait_http(f"{sandbox_url}/_sandbox/openapi.json")
-        wait_http(f"{bridge_url}/healthz")
-        with httpx.Client(base_url=sandbox_url, timeout=30) as sandbox:
-            widget_key = setup_portal(sandbox, bridge_url, client_secret, site_origin)
-            sandbox.post("/_sandbox/state/save", json={"path": str(sandbox_state)})
-        site = serve_site(args.site_port, f"{bridge_url}/widget.js", widget_key)
+    with demo_stack(args.sandbox_port, args.bridge_port, args.site_port, args.data_dir) as demo:
         print(
             "\nopenline-bridge demo is running (Ctrl+C stops it)\n"
-            f"  demo website with the chat widget:  {site_origin}/\n"
-            f"  Bitrix24 sandbox operator console:  {sandbox_url}/\n"
-            f"  logs and data:                      {data_dir}\n",
+            f"  demo website with the chat widget:  {demo.site_url}\n"
+            f"  Bitrix24 sandbox operator console:  {demo.sandbox_url}/\n"
+            f"  logs and data:                      {demo.data_dir}\n",
             flush=True,
         )
         if args.setup_only:
-            site.shutdown()
             return 0
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        site.shutdown()
     return 0
 
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 import html
 import json
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from sandbox.tests.loopback import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -119,12 +119,6 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
 def page_server_fixture() -> Iterator[PageServer]:
     """A page server on an ephemeral loopback port."""
     state = PageServer()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(_handler(state)) as url:
+        state.url = url
+        yield state

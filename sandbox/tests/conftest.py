@@ -25,13 +25,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from sandbox.tests.loopback import serving
 
 from b24sandbox.portal import Portal
 from b24sandbox.runtime import SandboxSettings
@@ -242,15 +243,9 @@ def _handler_class(receiver: EventReceiver) -> type[BaseHTTPRequestHandler]:
 def receiver() -> Iterator[EventReceiver]:
     """A recording HTTP server on an ephemeral loopback port."""
     recv = EventReceiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(recv))
-    server.daemon_threads = True
-    recv.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield recv
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(_handler_class(recv)) as url:
+        recv.url = url
+        yield recv
 
 
 @dataclass(frozen=True)

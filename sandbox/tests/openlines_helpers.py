@@ -167,36 +167,6 @@ def assert_fixture(body: dict[str, Any], case: str, ids: dict[str, str] | None =
     assert actual == json.loads(path.read_text())
 
 
-def install_app(client: httpx.Client, receiver: EventReceiver, suffix: str) -> InstalledApp:
-    """Another installed app with install/handler URLs `<receiver>/install<suffix>`, `/handler<suffix>`."""
-    from sandbox.tests.conftest import InstalledApp
-
-    created = client.post(
-        "/_sandbox/apps",
-        json={
-            "name": f"App {suffix}",
-            "install_url": f"{receiver.url}/install{suffix}",
-            "handler_url": f"{receiver.url}/handler{suffix}",
-            "api_only": True,
-        },
-    )
-    assert created.status_code in (200, 201), created.text
-    app = created.json()
-    installed = client.post(f"/_sandbox/apps/{app['client_id']}/install")
-    assert installed.status_code == 200, installed.text
-    tokens = installed.json()
-    return InstalledApp(
-        client_id=app["client_id"],
-        client_secret=app["client_secret"],
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        application_token=tokens["application_token"],
-        member_id=tokens["member_id"],
-        handler_url=app["handler_url"],
-        install_url=app["install_url"],
-    )
-
-
 def events_at(receiver: EventReceiver, path: str, event: str) -> list[Received]:
     """Deliveries of `event` that reached `path` on the receiver."""
     return [r for r in receiver.events(event) if r.path == path]

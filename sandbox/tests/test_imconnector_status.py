@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sandbox.tests.conftest import EventReceiver, InstalledApp
+from sandbox.tests.conftest import EventReceiver, InstalledApp, install_app
 from sandbox.tests.openlines_helpers import (
     CONNECTOR,
     assert_fixture,
     bind,
     error,
     events_at,
-    install_app,
     ok,
     register,
     settle,

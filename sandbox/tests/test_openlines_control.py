@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox.tests.conftest import EventReceiver, InstalledApp
+from sandbox.tests.conftest import EventReceiver, InstalledApp, install_app
 from sandbox.tests.openlines_helpers import (
     CONNECTOR,
     assert_fixture,
@@ -15,7 +15,6 @@ from sandbox.tests.openlines_helpers import (
     decoded,
     element,
     events_at,
-    install_app,
     ok,
     send,
     wait_decoded,

@@ -7,14 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox.tests.conftest import EventReceiver, InstalledApp
+from sandbox.tests.conftest import EventReceiver, InstalledApp, install_app
 from sandbox.tests.openlines_helpers import (
     CONNECTOR,
     assert_fixture,
     connect,
     error,
     events_at,
-    install_app,
     ok,
     operator_message,
     register,

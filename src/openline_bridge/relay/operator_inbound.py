@@ -252,39 +252,37 @@ async def _message_update(
 ) -> None:
     for edit in edits:
         author, text, parsed = _operator_text(edit.text)
-        for message in await messages.find_by_external_ids(session, portal_id, edit.external_message_ids):
-            if message.direction == MessageDirection.FROM_VISITOR or message.is_deleted:
-                continue
+        for message in await _live_operator_messages(session, portal_id, edit.external_message_ids):
             if message.parsed == parsed and message.text == text:
                 continue  # a duplicate edit changes nothing
             message.text, message.parsed = text, parsed
             message.author_name = author or message.author_name
             message.is_edited, message.edited_at, message.updated_at = True, now, now
-            await session.flush()
-            await append_event(
-                session,
-                message.conversation_id,
-                "message.edited",
-                {"message": await message_view(session, message)},
-                now=now,
-            )
+            await _publish(session, message, "message.edited", now)
 
 
 async def _message_delete(
     session: AsyncSession, portal_id: int, external_ids: Sequence[str], now: datetime
 ) -> None:
-    for message in await messages.find_by_external_ids(session, portal_id, external_ids):
-        if message.direction == MessageDirection.FROM_VISITOR or message.is_deleted:
-            continue
+    for message in await _live_operator_messages(session, portal_id, external_ids):
         message.is_deleted, message.updated_at = True, now
-        await session.flush()
-        await append_event(
-            session,
-            message.conversation_id,
-            "message.deleted",
-            {"message": await message_view(session, message)},
-            now=now,
-        )
+        await _publish(session, message, "message.deleted", now)
+
+
+async def _live_operator_messages(
+    session: AsyncSession, portal_id: int, external_ids: Sequence[str]
+) -> list[Message]:
+    """The operator's messages among `external_ids` not deleted yet: those an edit or a delete applies to."""
+    found = await messages.find_by_external_ids(session, portal_id, external_ids)
+    return [m for m in found if m.direction != MessageDirection.FROM_VISITOR and not m.is_deleted]
+
+
+async def _publish(session: AsyncSession, message: Message, kind: str, now: datetime) -> None:
+    """Write the message's change and record it, as the visitor will see it, in its conversation's stream."""
+    await session.flush()
+    await append_event(
+        session, message.conversation_id, kind, {"message": await message_view(session, message)}, now=now
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -366,13 +364,6 @@ async def retry_unavailable_files(relay: Relay, files: OperatorFiles, *, limit: 
             await attachments.record_download(
                 session, attachment_id, stored.path, stored.sha256, stored.size, mime
             )
-            message = await messages.get(session, message_id)
-            await append_event(
-                session,
-                message.conversation_id,
-                "message.edited",
-                {"message": await message_view(session, message)},
-                now=now,
-            )
+            await _publish(session, await messages.get(session, message_id), "message.edited", now)
             fetched += 1
     return fetched

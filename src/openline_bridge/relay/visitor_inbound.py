@@ -26,13 +26,13 @@ from openline_bridge.relay.errors import (
     RelayError,
     TooManyAttachments,
 )
-from openline_bridge.relay.serialize import parse_public_id
+from openline_bridge.relay.serialize import message_json, parse_public_id
 from openline_bridge.relay.status import change_status
 from openline_bridge.relay.views import message_view
 from openline_bridge.store import attachments, conversations, messages, visitors
 from openline_bridge.store.attachments import AttachmentInUse as StoredAttachmentInUse
 from openline_bridge.store.conversation_events import append_event
-from openline_bridge.store.models import Message, MessageDirection, MessageStatus, Visitor
+from openline_bridge.store.models import Message, MessageDirection, MessageStatus
 from openline_bridge.worker import jobs
 
 __all__ = [
@@ -109,6 +109,8 @@ async def accept_message(
 
     A repeated ``client_message_id`` returns the stored message and its original ``seq`` and enqueues
     nothing, except that a repeat of a failed message re-queues it (protocol §6.3, the client's retry).
+    Concurrent calls share one transaction (``relay.visitor_writes``, group commit); each returns only
+    once its message is committed.
     """
     if not _CLIENT_ID.match(client_message_id):
         raise RelayError("client_message_id must be 1-64 characters of A-Z a-z 0-9 _ -")
@@ -117,49 +119,48 @@ async def accept_message(
     if not body and not files:
         raise EmptyMessage("a message needs text or attachments")
     now = relay.clock()
-    async with relay.notifier.transaction(relay.database) as session:
-        portal_id = await conversations.portal_of(session, conversation_id)
-        stored = await messages.find_by_client_id(session, conversation_id, client_message_id)
-        if stored is None:
-            visitor = await _visitor_of(session, conversation_id)
-            stored = await messages.insert_visitor_message(
-                session,
-                portal_id=portal_id,
-                conversation_id=conversation_id,
-                client_message_id=client_message_id,
-                author_name=visitor.name,
-                text=body,
-                now=now,
-            )
-            if stored is not None:
-                await _bind(session, conversation_id, files, stored.id)
-                seq = await append_event(
-                    session,
-                    conversation_id,
-                    "message.created",
-                    {"message": await message_view(session, stored)},
-                    now=now,
-                )
-                stored.created_seq = seq
-                await jobs.send_message(
-                    session,
-                    portal_id=portal_id,
-                    conversation_id=conversation_id,
-                    message_id=stored.id,
-                    now=now,
-                )
-                return Posted(await message_view(session, stored), seq, created=True)
-            # a concurrent request with the same key won the insert
-            stored = await messages.find_by_client_id(session, conversation_id, client_message_id)
-            assert stored is not None
-        if stored.status == MessageStatus.FAILED:
-            await _requeue(session, stored, portal_id, now)
-        return Posted(await message_view(session, stored), stored.created_seq)
+
+    async def store(session: AsyncSession) -> Posted:
+        return await _store_message(session, conversation_id, client_message_id, body, files, now)
+
+    posted: Posted = await relay.visitor_writes.submit(store)
+    return posted
 
 
-async def _visitor_of(session: AsyncSession, conversation_id: int) -> Visitor:
-    conversation = await conversations.get(session, conversation_id)
-    return await visitors.get(session, conversation.visitor_id)
+async def _store_message(
+    session: AsyncSession,
+    conversation_id: int,
+    client_message_id: str,
+    body: str,
+    files: list[int],
+    now: datetime,
+) -> Posted:
+    # Insert first: a new message (the usual case) costs no lookup; a repeat conflicts and is loaded.
+    portal_id, author_name = await conversations.portal_and_visitor_name(session, conversation_id)
+    inserted = await messages.insert_visitor_message(
+        session,
+        portal_id=portal_id,
+        conversation_id=conversation_id,
+        client_message_id=client_message_id,
+        author_name=author_name,
+        text=body,
+        now=now,
+    )
+    if inserted is not None:
+        await _bind(session, conversation_id, files, inserted.id)
+        # A new message has exactly the files just bound: no attachment query when there are none.
+        view = await message_view(session, inserted) if files else message_json(inserted, [])
+        seq = await append_event(session, conversation_id, "message.created", {"message": view}, now=now)
+        inserted.created_seq = seq
+        await jobs.send_message(
+            session, portal_id=portal_id, conversation_id=conversation_id, message_id=inserted.id, now=now
+        )
+        return Posted(view, seq, created=True)
+    stored = await messages.find_by_client_id(session, conversation_id, client_message_id)
+    assert stored is not None, "the insert conflicted with this row"
+    if stored.status == MessageStatus.FAILED:
+        await _requeue(session, stored, now)
+    return Posted(await message_view(session, stored), stored.created_seq)
 
 
 async def _bind(session: AsyncSession, conversation_id: int, files: list[int], message_id: int) -> None:
@@ -171,12 +172,12 @@ async def _bind(session: AsyncSession, conversation_id: int, files: list[int], m
         raise AttachmentInUse(str(exc)) from exc
 
 
-async def _requeue(session: AsyncSession, message: Message, portal_id: int, now: datetime) -> None:
+async def _requeue(session: AsyncSession, message: Message, now: datetime) -> None:
     seq = await change_status(session, message, MessageStatus.QUEUED, now=now)
     assert seq is not None, "failed → queued is always allowed"
     await jobs.send_message(
         session,
-        portal_id=portal_id,
+        portal_id=message.portal_id,
         conversation_id=message.conversation_id,
         message_id=message.id,
         revision=f"retry-{seq}",

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.errors import NotFoundError
 from openline_bridge.ids import new_token
-from openline_bridge.store.models import Conversation, ConversationState, Line
+from openline_bridge.store.models import Conversation, ConversationState, Line, Visitor
 from openline_bridge.store.upsert import insert_on_conflict
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "get",
     "get_or_create",
     "of_visitor",
+    "portal_and_visitor_name",
     "portal_of",
     "record_bitrix_ids",
     "set_state",
@@ -135,6 +136,22 @@ async def portal_of(session: AsyncSession, conversation_id: int) -> int:
     if portal_id is None:
         raise NotFoundError(f"no conversation {conversation_id}")
     return portal_id
+
+
+async def portal_and_visitor_name(session: AsyncSession, conversation_id: int) -> tuple[int, str | None]:
+    """The conversation's portal and its visitor's current name, in one query (the message hot path)."""
+    row = (
+        await session.execute(
+            select(Line.portal_id, Visitor.name)
+            .select_from(Conversation)
+            .join(Line, Conversation.line_id == Line.id)
+            .join(Visitor, Conversation.visitor_id == Visitor.id)
+            .where(Conversation.id == conversation_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no conversation {conversation_id}")
+    return row[0], row[1]
 
 
 async def of_visitor(session: AsyncSession, visitor_id: int) -> list[Conversation]:

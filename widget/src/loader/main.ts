@@ -72,6 +72,9 @@ function boot(script: HTMLScriptElement): void {
   const mount = (): void => {
     const host = document.createElement("div");
     host.setAttribute("data-openline-bridge", "");
+    // Host-page rules marked !important (e.g. `* { font-family: ... !important }`) outrank `:host { all: initial }`
+    // and reach the shadow tree by inheritance; an inline !important declaration outranks them in turn.
+    host.style.setProperty("all", "initial", "important");
     const look = resolveLook(null, settings);
     host.dataset["position"] = look.position;
     host.style.setProperty("--ob-accent", look.accent);

@@ -3,7 +3,7 @@
 export const LAUNCHER_CSS = `
 :host{all:initial}
 .launcher{position:fixed;bottom:20px;right:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;
-background:var(--ob-accent);color:var(--ob-accent-text);cursor:pointer;display:flex;align-items:center;justify-content:center;
+background:var(--ob-accent);color:var(--ob-accent-text);font:400 16px/1 system-ui,sans-serif;cursor:pointer;display:flex;align-items:center;justify-content:center;
 box-shadow:0 4px 14px rgba(0,0,0,.25);transition:transform .15s ease}
 :host([data-position=left]) .launcher{right:auto;left:20px}
 .launcher:hover{transform:scale(1.06)}

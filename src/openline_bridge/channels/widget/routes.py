@@ -49,7 +49,15 @@ router = APIRouter(prefix="/api/v1", route_class=WidgetRoute, tags=["visitor pro
 
 _bearer = HTTPBearer(auto_error=False, description="The visitor token from POST /widgets/{key}/sessions")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-Api = Annotated[WidgetApi, Depends(get_widget_api)]
+
+
+async def _widget_api(connection: HTTPConnection) -> WidgetApi:
+    # A coroutine on purpose: FastAPI runs a plain ``def`` dependency on its thread pool, which cost
+    # every request a thread hop (measured on the message path, bench/visitor_ack.py).
+    return get_widget_api(connection)
+
+
+Api = Annotated[WidgetApi, Depends(_widget_api)]
 _UPLOAD_CHUNK = 64 * 1024
 _MULTIPART_OVERHEAD = 64 * 1024  # part headers and boundaries around the one file
 

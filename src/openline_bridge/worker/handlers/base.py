@@ -13,12 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openline_bridge.bitrix24.client import RestCaller
 from openline_bridge.relay.files import FileSigner
 from openline_bridge.relay.status import FailureCode
+from openline_bridge.store.models import Message
 from openline_bridge.store.outbox import ClaimedJob
 from openline_bridge.worker.jobs import JobKind, JobPayloadError, MessageJob, parse_payload
 from openline_bridge.worker.loading import MessageContext, load_messages
 from openline_bridge.worker.outcomes import Done, Effect, Failed, Outcome
 
-__all__ = ["Env", "Handler", "Prepared", "Ready", "Settled", "load_message_jobs", "prepare_each"]
+__all__ = [
+    "Env",
+    "Handler",
+    "Prepared",
+    "Ready",
+    "Settled",
+    "load_message_jobs",
+    "load_message_jobs_skipping",
+    "prepare_each",
+]
 
 C = TypeVar("C")
 
@@ -108,3 +118,19 @@ async def load_message_jobs(
 ) -> list[Prepared]:
     """:func:`prepare_each` for jobs naming a message."""
     return await prepare_each(session, jobs, load_messages, decide)
+
+
+async def load_message_jobs_skipping(
+    session: AsyncSession,
+    jobs: Sequence[ClaimedJob],
+    skip: Callable[[Message], bool],
+) -> list[Prepared]:
+    """:func:`load_message_jobs` where a job is ready unless ``skip`` says its message needs no call
+    (such a job is settled as done)."""
+
+    def decide(job: ClaimedJob, context: MessageContext) -> Prepared:
+        if skip(context.message):
+            return Settled(job, Done())
+        return Ready(job, context.where.bitrix_line_id, context)
+
+    return await load_message_jobs(session, jobs, decide)

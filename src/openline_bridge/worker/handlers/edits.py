@@ -13,10 +13,9 @@ from openline_bridge.bitrix24.methods import DeletedRef, MessageOutcome
 from openline_bridge.relay.status import FailureCode
 from openline_bridge.store.models import MessageStatus
 from openline_bridge.store.outbox import ClaimedJob
-from openline_bridge.worker.handlers.base import Env, Prepared, Ready, Settled, load_message_jobs
+from openline_bridge.worker.handlers.base import Env, Prepared, Ready, load_message_jobs_skipping
 from openline_bridge.worker.handlers.outgoing import outgoing_message
 from openline_bridge.worker.jobs import JobKind
-from openline_bridge.worker.loading import MessageContext
 from openline_bridge.worker.outcomes import Done, Effect, Failed, Outcome
 
 __all__ = ["DeleteHandler", "UpdateHandler"]
@@ -40,13 +39,9 @@ class UpdateHandler:
 
     async def prepare(self, session: AsyncSession, jobs: Sequence[ClaimedJob], env: Env) -> list[Prepared]:
         """Skip messages never sent or deleted since (their delete job follows)."""
-
-        def decide(job: ClaimedJob, context: MessageContext) -> Prepared:
-            if context.message.status in _NEVER_SENT or context.message.is_deleted:
-                return Settled(job, Done())
-            return Ready(job, context.where.bitrix_line_id, context)
-
-        return await load_message_jobs(session, jobs, decide)
+        return await load_message_jobs_skipping(
+            session, jobs, lambda message: message.status in _NEVER_SENT or message.is_deleted
+        )
 
     async def execute(
         self, caller: RestCaller, env: Env, bitrix_line_id: int, ready: Sequence[Ready]
@@ -68,13 +63,7 @@ class DeleteHandler:
 
     async def prepare(self, session: AsyncSession, jobs: Sequence[ClaimedJob], env: Env) -> list[Prepared]:
         """Skip messages Bitrix24 never accepted."""
-
-        def decide(job: ClaimedJob, context: MessageContext) -> Prepared:
-            if context.message.status in _NEVER_SENT:
-                return Settled(job, Done())
-            return Ready(job, context.where.bitrix_line_id, context)
-
-        return await load_message_jobs(session, jobs, decide)
+        return await load_message_jobs_skipping(session, jobs, lambda message: message.status in _NEVER_SENT)
 
     async def execute(
         self, caller: RestCaller, env: Env, bitrix_line_id: int, ready: Sequence[Ready]

@@ -15,10 +15,9 @@ from openline_bridge.relay.status import FailureCode
 from openline_bridge.store.models import MessageStatus
 from openline_bridge.store.outbox import ClaimedJob
 from openline_bridge.worker import status
-from openline_bridge.worker.handlers.base import Env, Prepared, Ready, Settled, load_message_jobs
+from openline_bridge.worker.handlers.base import Env, Prepared, Ready, load_message_jobs_skipping
 from openline_bridge.worker.handlers.outgoing import outgoing_message
 from openline_bridge.worker.jobs import JobKind
-from openline_bridge.worker.loading import MessageContext
 from openline_bridge.worker.outcomes import Done, Effect, Failed, Outcome
 
 __all__ = ["SendHandler"]
@@ -38,14 +37,9 @@ class SendHandler:
 
     async def prepare(self, session: AsyncSession, jobs: Sequence[ClaimedJob], env: Env) -> list[Prepared]:
         """A message already accepted (a job retried by hand) or deleted before sending is not sent."""
-
-        def decide(job: ClaimedJob, context: MessageContext) -> Prepared:
-            message = context.message
-            if message.status in _ALREADY_ACCEPTED or message.is_deleted:
-                return Settled(job, Done())
-            return Ready(job, context.where.bitrix_line_id, context)
-
-        return await load_message_jobs(session, jobs, decide)
+        return await load_message_jobs_skipping(
+            session, jobs, lambda message: message.status in _ALREADY_ACCEPTED or message.is_deleted
+        )
 
     async def execute(
         self, caller: RestCaller, env: Env, bitrix_line_id: int, ready: Sequence[Ready]

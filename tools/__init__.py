@@ -1,0 +1,1 @@
+"""Helpers shared by the scripts outside the packages (benchmarks, demo)."""
