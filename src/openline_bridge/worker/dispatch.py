@@ -58,6 +58,7 @@ class _Wave:
     ready: dict[int, Ready] = field(default_factory=dict)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     stopped: set[int] = field(default_factory=set)  # runs that must not go on in this round
+    settled: set[int] = field(default_factory=set)  # job ids whose outcome is already committed
 
     def record(self, job: ClaimedJob, outcome: Outcome) -> None:
         self.outcomes[job.id] = outcome
@@ -205,6 +206,9 @@ class PortalDispatcher:
         except Bitrix24Error as exc:
             result = exc
         self._record_call(wave, line, live, result)
+        # Commit what Bitrix24 answered before the next call: a crash later in the round must not send
+        # these messages again (pitfall P17; the duplicate window stays one call wide).
+        await self._settle_jobs(wave, [entry.job for entry in live])
 
     def _record_call(
         self, wave: _Wave, line: int, chunk: Sequence[Ready], result: list[Outcome] | Bitrix24Error
@@ -226,11 +230,22 @@ class PortalDispatcher:
                 self.auth_revoked = True
             wave.record(entry.job, outcome)
 
+    async def _settle_jobs(self, wave: _Wave, jobs: Sequence[ClaimedJob]) -> None:
+        now = self._clock()
+        noted: set[str] = set()
+        async with self._notifier.transaction(self._database) as session:
+            for job in jobs:
+                outcome, ready = wave.outcomes[job.id], wave.ready.get(job.id)
+                await self._settle_one(session, job, outcome, ready, now, noted)
+        wave.settled.update(job.id for job in jobs)
+
     async def _settle(self, wave: _Wave, untried: Sequence[ClaimedJob]) -> None:
         now = self._clock()
         noted: set[str] = set()
         async with self._notifier.transaction(self._database) as session:
             for job in wave.jobs:
+                if job.id in wave.settled:
+                    continue
                 outcome = wave.outcomes.get(job.id)
                 if outcome is None:
                     untried = [*untried, job]
