@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -117,6 +118,17 @@ def _refreshes(stderr: str) -> int:
     return count
 
 
+async def _install_once(
+    settings: Settings, database: Database, sandbox: SandboxProcess, control: httpx.AsyncClient
+) -> tuple[str, dict[str, Any]]:
+    """Install the app through a bridge that then stops; the URL it served and the install answer."""
+    async with run_bridge(settings, database, sandbox_url=sandbox.base_url) as bridge:
+        app = await create_sandbox_app(control, bridge)
+        answer = await install(control, app["client_id"])
+        assert answer["status"] == 200, answer
+        return bridge.url, answer
+
+
 @pytest.mark.slow
 async def test_two_processes_refreshing_one_portal_make_one_refresh(
     settings_env: dict[str, str],
@@ -127,11 +139,7 @@ async def test_two_processes_refreshing_one_portal_make_one_refresh(
 ) -> None:
     database = Database.connect(shared_database_url)
     try:
-        async with run_bridge(settings, database, sandbox_url=sandbox.base_url) as bridge:
-            app = await create_sandbox_app(control, bridge)
-            answer = await install(control, app["client_id"])
-            assert answer["status"] == 200, answer
-            public_url = bridge.url
+        public_url, _ = await _install_once(settings, database, sandbox, control)
         (await control.post("/tokens/expire")).raise_for_status()
         env = {
             **settings_env,
@@ -166,11 +174,7 @@ async def test_check_reports_an_unhealthy_portal_and_exits_1(
 ) -> None:
     database = Database.connect(shared_database_url)
     try:
-        async with run_bridge(settings, database, sandbox_url=sandbox.base_url) as bridge:
-            app = await create_sandbox_app(control, bridge)
-            answer = await install(control, app["client_id"])
-            assert answer["status"] == 200, answer
-            public_url = bridge.url
+        public_url, answer = await _install_once(settings, database, sandbox, control)
     finally:
         await database.dispose()
     (await control.post("/reset")).raise_for_status()  # the portal forgot the app: its grant is gone
