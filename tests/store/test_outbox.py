@@ -145,3 +145,44 @@ async def test_concurrent_claims_from_two_engines_are_disjoint(
     )
     assert not set(first) & set(second)
     assert len(first) + len(second) == 40
+
+
+async def test_maybe_sent_mark_survives_only_an_ambiguous_retry(
+    database: Database, installed_portal: PortalRecord
+) -> None:
+    now = utc_now()
+    async with database.transaction() as session:
+        for key in ("a", "b", "c"):
+            await outbox.enqueue(session, installed_portal.id, "send", {}, key, now)
+        claimed = await outbox.claim_due(session, installed_portal.id, "d1", now)
+        assert [job.maybe_sent for job in claimed] == [False, False, False]
+        await outbox.mark_maybe_sent(session, [job.id for job in claimed], "d2", now)  # not d2's jobs
+        untouched = await outbox.claim_due(session, installed_portal.id, "d1", now + timedelta(minutes=5))
+        assert [job.maybe_sent for job in untouched] == [False, False, False]
+        await outbox.mark_maybe_sent(session, [job.id for job in untouched], "d1", now)
+        first, second, third = untouched
+        await outbox.retry(session, first.id, "d1", "ambiguous", now, maybe_sent=True)
+        await outbox.retry(session, second.id, "d1", "503", now)
+        await outbox.complete(session, third.id, "d1", now)
+        again = await outbox.claim_due(session, installed_portal.id, "d1", now)
+    assert [(job.id, job.maybe_sent) for job in again] == [(first.id, True), (second.id, False)]
+
+
+async def test_take_over_frees_only_other_owners_running_jobs_of_the_portal(
+    database: Database, installed_portal: PortalRecord
+) -> None:
+    now = utc_now()
+    async with database.transaction() as session:
+        for key in ("dead-1", "dead-2", "mine", "waiting"):
+            await outbox.enqueue(session, installed_portal.id, "send", {}, key, now)
+        dead = await outbox.claim_due(session, installed_portal.id, "dead", now, limit=2)
+        await outbox.mark_maybe_sent(session, [dead[0].id], "dead", now)
+        mine = await outbox.claim_due(session, installed_portal.id, "new", now, limit=1)
+        taken = await outbox.take_over(session, installed_portal.id, "new", now)
+        # the dead owner's jobs are due at once, long before their two-minute lock would have expired
+        reclaimed = await outbox.claim_due(session, installed_portal.id, "new", now)
+        lost = await outbox.complete(session, dead[1].id, "dead", now)
+    assert taken == 2
+    assert not lost  # a late answer from the old owner cannot settle a job it no longer holds
+    assert [(job.id, job.maybe_sent) for job in reclaimed][:2] == [(dead[0].id, True), (dead[1].id, False)]
+    assert mine[0].id not in {job.id for job in reclaimed}

@@ -41,6 +41,7 @@ __all__ = [
     "send_messages",
     "send_status_delivery",
     "send_status_reading",
+    "session_connector_ids",
     "status",
     "unregister",
     "update_messages",
@@ -516,6 +517,28 @@ async def open_lines(caller: RestCaller) -> list[OpenLine]:
                 )
             )
     return lines
+
+
+async def session_connector_ids(caller: RestCaller, bitrix_chat_id: int, bitrix_session_id: int) -> set[str]:
+    """``imopenlines.session.history.get``: every external message id (``connectorMid``) the session holds.
+
+    Not in the contract; the public docs (``imopenlines-session-history-get.md``) show ``message`` as an
+    object keyed by message id whose ``params`` is ``[]`` or carries ``connectorMid`` (a list of ids).
+    ``SESSION_ID`` lets the app read a chat its user does not take part in.
+    """
+    response = await caller.call(
+        "imopenlines.session.history.get", {"CHAT_ID": bitrix_chat_id, "SESSION_ID": bitrix_session_id}
+    )
+    messages = _sub_mapping(_mapping(response.result, "imopenlines.session.history.get"), "message")
+    found: set[str] = set()
+    for message in messages.values():
+        params = message.get("params") if isinstance(message, Mapping) else None
+        mids = params.get("connectorMid") if isinstance(params, Mapping) else None
+        if isinstance(mids, list):
+            found.update(str(mid) for mid in mids)
+        elif isinstance(mids, str | int):
+            found.add(str(mids))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------

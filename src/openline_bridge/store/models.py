@@ -336,6 +336,9 @@ class OutboxJob(Base):
     next_attempt_at: Mapped[datetime] = _created_at()
     locked_by: Mapped[str | None] = mapped_column(String(128))
     locked_until: Mapped[datetime | None]
+    # set before a call that may deliver the job, cleared with the call's answer: a job claimed with it
+    # set may already be in Bitrix24 (pitfall P17) and is checked there before it is sent again
+    maybe_sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     dead_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()

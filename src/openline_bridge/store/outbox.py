@@ -7,6 +7,7 @@ only its own key. Jobs without a key are independent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,12 +31,14 @@ __all__ = [
     "delete",
     "enqueue",
     "list_jobs",
+    "mark_maybe_sent",
     "park",
     "parked_reasons",
     "release",
     "requeue",
     "resume_parked",
     "retry",
+    "take_over",
 ]
 
 _UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.RUNNING, OutboxStatus.PARKED)
@@ -51,7 +54,8 @@ class Enqueued:
 
 @dataclass(frozen=True)
 class ClaimedJob:
-    """A job claimed by a dispatcher; ``attempts`` counts this attempt."""
+    """A job claimed by a dispatcher; ``attempts`` counts this attempt; ``maybe_sent``: an earlier call
+    carrying it got no recorded answer, so Bitrix24 may already have it (:func:`mark_maybe_sent`)."""
 
     id: int
     portal_id: int
@@ -60,6 +64,7 @@ class ClaimedJob:
     ordering_key: str | None
     idempotency_key: str
     attempts: int
+    maybe_sent: bool = False
 
 
 async def enqueue(
@@ -164,11 +169,51 @@ async def claim_due(
     )
     jobs = [
         ClaimedJob(
-            row.id, row.portal_id, row.kind, row.payload, row.ordering_key, row.idempotency_key, row.attempts
+            row.id,
+            row.portal_id,
+            row.kind,
+            row.payload,
+            row.ordering_key,
+            row.idempotency_key,
+            row.attempts,
+            row.maybe_sent_at is not None,
         )
         for row in rows
     ]
     return sorted(jobs, key=lambda job: job.id)
+
+
+async def mark_maybe_sent(session: AsyncSession, job_ids: Sequence[int], owner: str, now: datetime) -> None:
+    """Record, before a call that may deliver them, that Bitrix24 may hold these claimed jobs from now on.
+
+    Committed on its own ahead of the call, so a process that dies while the call is out leaves a trace;
+    settling a job with Bitrix24's answer clears it (an ambiguous retry keeps it).
+    """
+    await session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.id.in_(job_ids), OutboxJob.locked_by == owner)
+        .values(maybe_sent_at=now)
+    )
+
+
+async def take_over(session: AsyncSession, portal_id: int, owner: str, now: datetime) -> int:
+    """Make the running jobs of a portal whose lease ``owner`` just took due again; how many.
+
+    Only the lease holder claims a portal's jobs, so running jobs locked by anyone else belong to a
+    dispatcher that died or lost its lease: waiting for their locks to expire would only delay them.
+    Their ``maybe_sent`` mark stays, so whatever may have reached Bitrix24 is checked before a resend.
+    """
+    result = await session.execute(
+        update(OutboxJob)
+        .where(
+            OutboxJob.portal_id == portal_id,
+            OutboxJob.status == OutboxStatus.RUNNING,
+            or_(OutboxJob.locked_by.is_(None), OutboxJob.locked_by != owner),
+        )
+        .values(status=OutboxStatus.PENDING, locked_by=None, locked_until=None, next_attempt_at=now)
+        .returning(OutboxJob.id)
+    )
+    return len(result.all())
 
 
 async def _settle(session: AsyncSession, job_id: int, owner: str, values: dict[str, Any]) -> bool:
@@ -183,31 +228,50 @@ async def _settle(session: AsyncSession, job_id: int, owner: str, values: dict[s
 
 async def complete(session: AsyncSession, job_id: int, owner: str, now: datetime) -> bool:
     """Mark a claimed job done; False if ``owner`` lost the claim (the job was taken over)."""
-    return await _settle(session, job_id, owner, {"status": OutboxStatus.DONE, "finished_at": now})
+    return await _settle(
+        session, job_id, owner, {"status": OutboxStatus.DONE, "finished_at": now, "maybe_sent_at": None}
+    )
 
 
 async def retry(
-    session: AsyncSession, job_id: int, owner: str, error: str, next_attempt_at: datetime
+    session: AsyncSession,
+    job_id: int,
+    owner: str,
+    error: str,
+    next_attempt_at: datetime,
+    *,
+    maybe_sent: bool = False,
 ) -> bool:
-    """Put a claimed job back for a later attempt, keeping the error; False if ``owner`` lost the claim."""
-    return await _settle(
-        session,
-        job_id,
-        owner,
-        {"status": OutboxStatus.PENDING, "last_error": error, "next_attempt_at": next_attempt_at},
-    )
+    """Put a claimed job back for a later attempt, keeping the error; False if ``owner`` lost the claim.
+
+    ``maybe_sent``: the call went out but its answer did not come, so the job keeps its mark.
+    """
+    values: dict[str, Any] = {
+        "status": OutboxStatus.PENDING,
+        "last_error": error,
+        "next_attempt_at": next_attempt_at,
+    }
+    if not maybe_sent:
+        values["maybe_sent_at"] = None
+    return await _settle(session, job_id, owner, values)
 
 
 async def dead_letter(session: AsyncSession, job_id: int, owner: str, reason: str, now: datetime) -> bool:
     """Give up on a claimed job for good, with the reason shown; False if ``owner`` lost the claim."""
     return await _settle(
-        session, job_id, owner, {"status": OutboxStatus.DEAD, "dead_reason": reason, "finished_at": now}
+        session,
+        job_id,
+        owner,
+        {"status": OutboxStatus.DEAD, "dead_reason": reason, "finished_at": now, "maybe_sent_at": None},
     )
 
 
 async def park(session: AsyncSession, job_id: int, owner: str, reason: str) -> bool:
     """Hold a claimed job until :func:`resume_parked` (e.g. ``NOT_ACTIVE_LINE``); its key stays blocked."""
-    return await _settle(session, job_id, owner, {"status": OutboxStatus.PARKED, "last_error": reason})
+    # a parked job's call was refused as a whole (inactive line, revoked grant): nothing was delivered
+    return await _settle(
+        session, job_id, owner, {"status": OutboxStatus.PARKED, "last_error": reason, "maybe_sent_at": None}
+    )
 
 
 async def resume_parked(

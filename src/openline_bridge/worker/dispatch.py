@@ -40,6 +40,7 @@ from openline_bridge.worker.outcomes import (
     Retry,
     outcome_for_error,
 )
+from openline_bridge.worker.reconcile import already_delivered
 
 __all__ = ["PortalDispatcher"]
 
@@ -201,14 +202,28 @@ class PortalDispatcher:
         live = [entry for entry in chunk if wave.run_of[entry.job.id] not in wave.stopped]
         if not live or self.blocked():
             return
-        try:
-            result: list[Outcome] | Bitrix24Error = await handler.execute(self._caller, self._env, line, live)
-        except Bitrix24Error as exc:
-            result = exc
-        self._record_call(wave, line, live, result)
-        # Commit what Bitrix24 answered before the next call: a crash later in the round must not send
-        # these messages again (pitfall P17; the duplicate window stays one call wide).
-        await self._settle_jobs(wave, [entry.job for entry in live])
+        checked = await already_delivered(self._caller, self.portal_id, live)
+        for entry in live:
+            if entry.job.id in checked:
+                wave.record(entry.job, checked[entry.job.id])
+        # a conversation whose earlier message waits for its history stops here, so order holds
+        to_send = [entry for entry in live if wave.run_of[entry.job.id] not in wave.stopped]
+        to_send = [entry for entry in to_send if entry.job.id not in checked]
+        if to_send:
+            async with self._database.transaction() as session:
+                await outbox.mark_maybe_sent(
+                    session, [entry.job.id for entry in to_send], self._owner, self._clock()
+                )
+            try:
+                result: list[Outcome] | Bitrix24Error = await handler.execute(
+                    self._caller, self._env, line, to_send
+                )
+            except Bitrix24Error as exc:
+                result = exc
+            self._record_call(wave, line, to_send, result)
+        # Commit what Bitrix24 answered before the next call: a crash later in the round must not leave
+        # these messages marked as possibly sent, which would cost a history read each (pitfall P17).
+        await self._settle_jobs(wave, [entry.job for entry in live if entry.job.id in wave.outcomes])
 
     def _record_call(
         self, wave: _Wave, line: int, chunk: Sequence[Ready], result: list[Outcome] | Bitrix24Error
@@ -288,7 +303,9 @@ class PortalDispatcher:
                 rng=self._rng,
                 retry_at=outcome.retry_at,
             )
-            await outbox.retry(session, job.id, self._owner, outcome.reason, due)
+            await outbox.retry(
+                session, job.id, self._owner, outcome.reason, due, maybe_sent=outcome.maybe_sent
+            )
         elif await outbox.park(session, job.id, self._owner, outcome.reason):
             await self._note(session, job, outcome.reason, outcome.error, now, noted)
 

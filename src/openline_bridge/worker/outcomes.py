@@ -62,10 +62,12 @@ class Failed:
 
 @dataclass(frozen=True)
 class Retry:
-    """Try again later; ``retry_at`` (unix seconds) is the earliest sensible time if the portal said so."""
+    """Try again later; ``retry_at`` (unix seconds) is the earliest sensible time if the portal said so;
+    ``maybe_sent``: the call went out without an answer, so Bitrix24 may already have the job's effect."""
 
     reason: str
     retry_at: float | None = None
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,8 @@ def outcome_for_error(error: Bitrix24Error, bitrix_line_id: int) -> Outcome:
     if isinstance(error, PermanentError):
         return Failed("rejected", str(error))
     if isinstance(error, AmbiguousError):
-        # pitfall P17: the call may have taken effect; Bitrix24 dedups nothing, so a retry can duplicate.
-        # We accept that small window (short calls, see docs/worker.md) rather than lose the message.
-        return Retry(f"ambiguous: {error}")
+        # pitfall P17: the call may have taken effect and Bitrix24 dedups nothing; the mark makes the next
+        # attempt look in the chat's history before it sends again (docs/worker.md "Exactly once")
+        return Retry(f"ambiguous: {error}", maybe_sent=True)
     # RetryableError, a second expired token, a second domain move: nothing happened, try again later
     return Retry(str(error), getattr(error, "retry_at", None))

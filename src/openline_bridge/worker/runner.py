@@ -4,7 +4,8 @@ Every ``sweep_interval`` the worker cancels the jobs of uninstalled portals and 
 free portal (up to ``max_portals``); a portal's task renews its lease before each round, re-probes parked
 work every ``reprobe_interval``, and sleeps ``poll_interval`` when idle unless :meth:`Worker.wake` is
 called. :meth:`Worker.stop` lets in-flight rounds finish, then releases the leases, so another worker
-takes over at once; a worker that dies instead frees its portals when the leases expire (``lease_ttl``).
+takes over at once; a worker that dies instead frees its portals when the leases expire (``lease_ttl``),
+and the next owner takes over the jobs it held at once rather than when their locks expire.
 """
 
 from __future__ import annotations
@@ -123,6 +124,9 @@ class Worker:
                 continue
             async with self._database.transaction() as session:
                 claimed = await leases.claim(session, portal_id, self.owner, now, self._config.lease_ttl)
+                taken_over = await outbox.take_over(session, portal_id, self.owner, now) if claimed else 0
+            if taken_over:
+                _log.info("worker.jobs_taken_over", portal_id=portal_id, jobs=taken_over, owner=self.owner)
             if claimed:
                 self._tasks[portal_id] = asyncio.create_task(self._drive(portal_id))
 

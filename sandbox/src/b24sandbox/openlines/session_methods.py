@@ -1,11 +1,12 @@
 """`imopenlines.session.history.get`: the messages of one open-lines session.
 
-Shape from the public docs (`api-reference/imopenlines/openlines/sessions/imopenlines-session-history-get.md`):
-`message` maps each message id (as text) to `{id, chatid, senderid, recipientid, date, text, textlegacy,
-params}`, where `params` is `[]` when a message has none and carries `connectorMid` (the external ids of
-contract §8.7/§8.10) when it has them; `usersMessage` lists the ids newest first. Access: with `SESSION_ID`
-the caller needs no membership in the chat; with `CHAT_ID` alone only a participant may read it
-(`ACCESS_DENIED` otherwise). Connectors use it to learn which of their messages a chat already holds.
+Shape from the public docs (`api-reference/imopenlines/openlines/sessions/`
+`imopenlines-session-history-get.md`): `message` maps each message id (as text) to `{id, chatid,
+senderid, recipientid, date, text, textlegacy, params}`, where `params` is `[]` when a message has none
+and carries `connectorMid` (the external ids of contract §8.7/§8.10) when it has them; `usersMessage`
+lists the ids newest first. Access: with `SESSION_ID` the caller needs no membership in the chat; with
+`CHAT_ID` alone only a participant may read it (`ACCESS_DENIED` otherwise). Connectors use it to learn
+which of their messages a chat already holds.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from openline_bridge.relay.files import FileSigner
 from openline_bridge.store.models import Visitor as StoredVisitor
 from openline_bridge.worker.loading import MessageContext
 
-__all__ = ["display_name", "outgoing_message", "visitor_block"]
+__all__ = ["display_name", "external_message_id", "outgoing_message", "visitor_block"]
 
 
 def _names(visitor: StoredVisitor) -> tuple[str | None, str | None]:
@@ -38,6 +38,12 @@ def visitor_block(visitor: StoredVisitor) -> Visitor:
     )
 
 
+def external_message_id(context: MessageContext) -> str:
+    """``message.id`` toward Bitrix24, which it keeps as the message's ``CONNECTOR_MID``."""
+    message = context.message
+    return message.external_message_id or str(message.id)
+
+
 def outgoing_message(context: MessageContext, signer: FileSigner) -> OutgoingMessage:
     """The ``MESSAGES`` element of a visitor message as it is stored now."""
     message = context.message
@@ -49,7 +55,7 @@ def outgoing_message(context: MessageContext, signer: FileSigner) -> OutgoingMes
     return OutgoingMessage(
         visitor=visitor_block(context.where.visitor),
         external_chat_id=context.where.conversation.external_chat_id,
-        external_message_id=message.external_message_id or str(message.id),
+        external_message_id=external_message_id(context),
         text=neutralise_bbcode(message.text) if message.text else None,
         files=tuple(files),
         sent_at=int(message.created_at.timestamp()),

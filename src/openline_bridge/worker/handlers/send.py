@@ -20,7 +20,7 @@ from openline_bridge.worker.handlers.outgoing import outgoing_message
 from openline_bridge.worker.jobs import JobKind
 from openline_bridge.worker.outcomes import Done, Effect, Failed, Outcome
 
-__all__ = ["SendHandler"]
+__all__ = ["SendHandler", "accepted"]
 
 _ALREADY_ACCEPTED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 
@@ -54,17 +54,19 @@ class SendHandler:
             # contract §8.7 step 4 / pitfall P15: per-message SUCCESS false, top-level stays true
             return Failed("rejected", "; ".join(result.errors) or "refused by Bitrix24")
         return Done(
-            partial(
-                _accepted,
-                entry.item.message.id,
-                _bitrix_id(result.bitrix_chat_id),
-                _bitrix_id(result.bitrix_session_id),
+            accepted(
+                entry.item.message.id, _bitrix_id(result.bitrix_chat_id), _bitrix_id(result.bitrix_session_id)
             )
         )
 
     def failure_effect(self, ready: Ready, code: FailureCode, reason: str) -> Effect | None:
         """The visitor sees the message failed with ``code``."""
         return partial(_failed, ready.item.message.id, code, reason)
+
+
+def accepted(message_id: int, bitrix_chat_id: int | None, bitrix_session_id: int | None) -> Effect:
+    """The effect of Bitrix24 holding a visitor message: it is sent, and its conversation knows the chat."""
+    return partial(_accepted, message_id, bitrix_chat_id, bitrix_session_id)
 
 
 async def _accepted(
