@@ -8,7 +8,7 @@ import hmac
 from sqlalchemy import func, select
 from tests.protocol.conftest import SHOP, Bridge
 
-from openline_bridge.store import lines, widgets
+from openline_bridge.store import conversations, lines, widgets
 from openline_bridge.store.models import Visitor, VisitorToken
 from openline_bridge.store.portals import PortalRecord
 from openline_bridge.store.types import utc_now
@@ -32,6 +32,11 @@ async def test_new_visitor_then_resume_with_its_token(bridge: Bridge) -> None:
     created = await bridge.session({"locale": "ru-RU", "page_url": "https://shop.example/cart"})
     assert created.status_code == 201
     body = created.json()
+    async with bridge.database.transaction() as session:
+        conversation = await conversations.get(session, int(body["conversation"]["id"]))
+        visitor = await session.get(Visitor, conversation.visitor_id)
+        # where the visitor is goes to the operator with the next message (chat.url, contract §8.7)
+        assert (conversation.page_url, visitor and visitor.locale) == ("https://shop.example/cart", "ru-RU")
     token = body["token"]
     assert token.startswith("olv1_")
     assert 48 <= len(token) <= 256
@@ -167,3 +172,7 @@ async def test_session_refusals(bridge: Bridge) -> None:
     assert (huge.status_code, huge.json()["error"]["code"]) == (413, "payload_too_large")
     bad_name = await bridge.session({"email": "no-at-sign"})
     assert (bad_name.status_code, bad_name.json()["error"]["code"]) == (400, "validation_error")
+    for page in ("javascript:alert(1)", "/cart", "ftp://shop.example/"):
+        bad_page = await bridge.session({"page_url": page})
+        assert bad_page.status_code == 400, page
+        assert [detail["field"] for detail in bad_page.json()["error"]["details"]] == ["page_url"]

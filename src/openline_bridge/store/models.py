@@ -162,6 +162,7 @@ class Visitor(Base):
     email: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(64))
     avatar_url: Mapped[str | None] = mapped_column(String(1024))
+    locale: Mapped[str | None] = mapped_column(String(35))  # BCP 47, as the visitor's client reported it
     created_at: Mapped[datetime] = _created_at()
     last_seen_at: Mapped[datetime] = _created_at()
 
@@ -198,6 +199,8 @@ class Conversation(Base):
     external_chat_id: Mapped[str] = mapped_column(String(64), unique=True)  # chat.id toward Bitrix24
     bitrix_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     bitrix_session_id: Mapped[int | None] = mapped_column(BigInteger)
+    # the page the visitor last opened the chat on: Bitrix24 shows it to the operator (chat.url, §8.7)
+    page_url: Mapped[str | None] = mapped_column(String(2048))
     state: Mapped[ConversationState] = mapped_column(
         str_enum(ConversationState, "conversation_state"), default=ConversationState.OPEN
     )

@@ -99,6 +99,7 @@ def conversation_view(
         "connector": chat.connector_id,
         "external_chat_id": chat.external_chat_id,
         "title": chat.title,
+        "description": chat.description,
         "customer": {
             "user_id": chat.customer_user_id,
             "xml_id": customer.xml_id if customer else None,

@@ -5,8 +5,9 @@ describe every route in ``/openapi.json`` (docs/protocol.md §4–§6). Unknown 
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 __all__ = [
     "AttachmentReply",
@@ -36,8 +37,19 @@ class SessionRequest(_Request):
     hash: StrictStr | None = Field(default=None, max_length=256)
     name: StrictStr | None = None
     email: StrictStr | None = None
-    locale: StrictStr | None = Field(default=None, max_length=35)
+    locale: StrictStr | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z0-9-]+$")
     page_url: StrictStr | None = Field(default=None, max_length=2048)
+
+    @field_validator("page_url")
+    @classmethod
+    def _web_page(cls, value: str | None) -> str | None:
+        # the operator sees it as a link in Bitrix24: only an absolute http(s) address may get there
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("page_url must be an absolute http(s) URL")
+        return value
 
 
 class MessageRequest(_Request):

@@ -151,6 +151,10 @@ async def open_session(
                 )
             await visitor_tokens.add(session, visitor.id, token_hash(issued), now)
         conversation = await conversations.get_or_create(session, visitor.id, widget.line_id, now)
+        if request.page_url is not None:
+            conversation.page_url = request.page_url
+        if request.locale is not None:
+            visitor.locale = request.locale
         row = await session.get(Widget, widget.id)
         assert row is not None, "the widget was just found"
         return OpenedSession(

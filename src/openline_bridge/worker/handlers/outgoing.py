@@ -60,4 +60,5 @@ def outgoing_message(context: MessageContext, signer: FileSigner) -> OutgoingMes
         files=tuple(files),
         sent_at=int(message.created_at.timestamp()),
         chat_name=display_name(context.where.visitor),
+        chat_url=context.where.conversation.page_url,
     )
