@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,13 @@ async def test_callers_exceptions_pass_through_and_roll_back(database: Database)
     with pytest.raises(StorageError):
         async with database.transaction() as session:
             await session.execute(text("SELECT n FROM scratch"))
+
+
+async def test_a_read_sees_the_last_commit_without_waiting_for_a_writer(database: Database) -> None:
+    async with database.transaction() as session:
+        await session.execute(text("CREATE TABLE scratch (n INTEGER)"))
+        await session.execute(text("INSERT INTO scratch VALUES (1)"))
+    async with database.transaction() as writer:
+        await writer.execute(text("INSERT INTO scratch VALUES (2)"))
+        async with asyncio.timeout(5), database.read() as reader:
+            assert (await reader.execute(text("SELECT count(*) FROM scratch"))).scalar() == 1

@@ -2,7 +2,8 @@
 
 SQLite runs in WAL mode with a busy timeout and foreign keys on, and every transaction starts with
 ``BEGIN IMMEDIATE``: the write lock is taken up front, so two writers queue on ``busy_timeout`` instead of
-one failing with "database is locked" when it upgrades a read lock. PostgreSQL uses asyncpg.
+one failing with "database is locked" when it upgrades a read lock. Only :meth:`Database.read`, for
+queries, begins without a lock. PostgreSQL uses asyncpg.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from openline_bridge.errors import StorageError
 __all__ = ["Database", "storage_errors"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_READ_ONLY = "openline_bridge_read_only"  # a connection execution option: see Database.read
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -39,7 +41,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader takes no lock up front: in WAL mode it reads the last commit while a writer works.
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -107,6 +111,19 @@ class Database:
                     yield session
             finally:
                 self._sqlite_writer.release()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for queries only, rolled back at the end: on SQLite it neither queues for this
+        process's write slot nor takes the write lock, so a read never waits behind a writing transaction.
+
+        Database failures leave as ``StorageError``. Writing through it is a bug (SQLite would refuse it
+        while another connection writes).
+        """
+        with storage_errors():
+            async with self.sessions() as session:
+                await session.connection(execution_options={_READ_ONLY: True})
+                yield session
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

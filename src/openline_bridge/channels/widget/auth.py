@@ -60,7 +60,8 @@ async def resolve_token(api: WidgetApi, token: str | None) -> TokenAccess:
     hashed = token_hash(token)
     access = api.token_cache.get(hashed)
     if access is None:
-        async with api.relay.database.transaction() as session:
+        # a read: a token check never waits behind the message batch being written
+        async with api.relay.database.read() as session:
             access = await visitor_tokens.find_access(session, hashed)
         if access is None:
             raise invalid_token()

@@ -11,8 +11,8 @@ __all__ = ["TokenCache"]
 
 
 class TokenCache:
-    """Recently resolved tokens, kept for a few seconds: the message path then needs no read transaction
-    (on SQLite every transaction takes the write lock). A changed origin list applies within ``ttl``."""
+    """Recently resolved tokens, kept for a few seconds: most requests on the message path then need no
+    query. A changed origin list applies within ``ttl``."""
 
     def __init__(
         self, ttl: float = 5.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
