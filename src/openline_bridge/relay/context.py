@@ -6,12 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.relay.files import FilePolicy, FileSigner, FileStore
 from openline_bridge.relay.notify import Notifier
+from openline_bridge.relay.visitor_messages import Posted, VisitorMessage, store_batch
 from openline_bridge.store.database import Database
-from openline_bridge.store.group_commit import GroupCommit, SessionWork, in_one_transaction
+from openline_bridge.store.group_commit import GroupCommit, shared_transaction
 from openline_bridge.store.types import utc_now
 
 __all__ = ["MESSAGE_MAX_CHARS", "Relay"]
@@ -32,9 +34,14 @@ class Relay:
     clock: Callable[[], datetime] = utc_now
 
     @cached_property
-    def visitor_writes(self) -> GroupCommit[SessionWork[Any], Any]:
-        """Group commit for visitor messages: concurrent ones share a transaction (one savepoint each),
-        published after it commits. One writer: batches never contend for the same conversation rows."""
+    def visitor_writes(self) -> GroupCommit[VisitorMessage, Posted]:
+        """Group commit for visitor messages: concurrent ones share a transaction and its multi-row
+        statements (``relay.visitor_messages``), published after it commits. One writer: batches never
+        contend for the same conversation rows."""
+
+        async def store(session: AsyncSession, batch: list[VisitorMessage]) -> list[Posted]:
+            return await store_batch(session, batch, self.clock())
+
         return GroupCommit(
-            in_one_transaction(lambda: self.notifier.transaction(self.database)), name="visitor_writes"
+            shared_transaction(lambda: self.notifier.transaction(self.database), store), name="visitor_writes"
         )

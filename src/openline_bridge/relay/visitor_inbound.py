@@ -10,15 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openline_bridge.errors import NotFoundError
 from openline_bridge.relay.context import Relay
 from openline_bridge.relay.errors import (
-    AttachmentInUse,
     EmptyMessage,
     MessageNotEditable,
     MessageTooLong,
@@ -26,11 +23,11 @@ from openline_bridge.relay.errors import (
     RelayError,
     TooManyAttachments,
 )
-from openline_bridge.relay.serialize import message_json, parse_public_id
+from openline_bridge.relay.serialize import parse_public_id
 from openline_bridge.relay.status import change_status
 from openline_bridge.relay.views import message_view
-from openline_bridge.store import attachments, conversations, messages, visitors
-from openline_bridge.store.attachments import AttachmentInUse as StoredAttachmentInUse
+from openline_bridge.relay.visitor_messages import Posted, VisitorMessage
+from openline_bridge.store import conversations, messages, visitors
 from openline_bridge.store.conversation_events import append_event
 from openline_bridge.store.models import Message, MessageDirection, MessageStatus
 from openline_bridge.worker import jobs
@@ -58,15 +55,6 @@ class _Unchanged:
 
 
 UNCHANGED: Any = _Unchanged()
-
-
-@dataclass(frozen=True)
-class Posted:
-    """A message as the visitor's request left it, and the ``seq`` of the event it caused (None: no event)."""
-
-    message: dict[str, Any]
-    seq: int | None
-    created: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,8 +97,8 @@ async def accept_message(
 
     A repeated ``client_message_id`` returns the stored message and its original ``seq`` and enqueues
     nothing, except that a repeat of a failed message re-queues it (protocol §6.3, the client's retry).
-    Concurrent calls share one transaction (``relay.visitor_writes``, group commit); each returns only
-    once its message is committed.
+    Concurrent calls share one transaction (``relay.visitor_writes``, group commit,
+    ``relay.visitor_messages``); each returns only once its message is committed.
     """
     if not _CLIENT_ID.match(client_message_id):
         raise RelayError("client_message_id must be 1-64 characters of A-Z a-z 0-9 _ -")
@@ -118,71 +106,10 @@ async def accept_message(
     files = _attachment_ids(attachment_ids, relay.file_policy.per_message)
     if not body and not files:
         raise EmptyMessage("a message needs text or attachments")
-    now = relay.clock()
-
-    async def store(session: AsyncSession) -> Posted:
-        return await _store_message(session, conversation_id, client_message_id, body, files, now)
-
-    posted: Posted = await relay.visitor_writes.submit(store)
+    posted: Posted = await relay.visitor_writes.submit(
+        VisitorMessage(conversation_id, client_message_id, body, tuple(files))
+    )
     return posted
-
-
-async def _store_message(
-    session: AsyncSession,
-    conversation_id: int,
-    client_message_id: str,
-    body: str,
-    files: list[int],
-    now: datetime,
-) -> Posted:
-    # Insert first: a new message (the usual case) costs no lookup; a repeat conflicts and is loaded.
-    portal_id, author_name = await conversations.portal_and_visitor_name(session, conversation_id)
-    inserted = await messages.insert_visitor_message(
-        session,
-        portal_id=portal_id,
-        conversation_id=conversation_id,
-        client_message_id=client_message_id,
-        author_name=author_name,
-        text=body,
-        now=now,
-    )
-    if inserted is not None:
-        await _bind(session, conversation_id, files, inserted.id)
-        # A new message has exactly the files just bound: no attachment query when there are none.
-        view = await message_view(session, inserted) if files else message_json(inserted, [])
-        seq = await append_event(session, conversation_id, "message.created", {"message": view}, now=now)
-        inserted.created_seq = seq
-        await jobs.send_message(
-            session, portal_id=portal_id, conversation_id=conversation_id, message_id=inserted.id, now=now
-        )
-        return Posted(view, seq, created=True)
-    stored = await messages.find_by_client_id(session, conversation_id, client_message_id)
-    assert stored is not None, "the insert conflicted with this row"
-    if stored.status == MessageStatus.FAILED:
-        await _requeue(session, stored, now)
-    return Posted(await message_view(session, stored), stored.created_seq)
-
-
-async def _bind(session: AsyncSession, conversation_id: int, files: list[int], message_id: int) -> None:
-    try:
-        await attachments.bind_to_message(session, conversation_id, files, message_id)
-    except NotFoundError as exc:
-        raise NotFound(str(exc)) from exc
-    except StoredAttachmentInUse as exc:
-        raise AttachmentInUse(str(exc)) from exc
-
-
-async def _requeue(session: AsyncSession, message: Message, now: datetime) -> None:
-    seq = await change_status(session, message, MessageStatus.QUEUED, now=now)
-    assert seq is not None, "failed → queued is always allowed"
-    await jobs.send_message(
-        session,
-        portal_id=message.portal_id,
-        conversation_id=message.conversation_id,
-        message_id=message.id,
-        revision=f"retry-{seq}",
-        now=now,
-    )
 
 
 async def _own_message(session: AsyncSession, conversation_id: int, message_id: str) -> Message:

@@ -1,7 +1,8 @@
 """Conversation events: the append-only, densely numbered log a visitor's clients catch up from.
 
 ``seq`` comes from ``conversations.last_seq``, incremented by one ``UPDATE … RETURNING`` inside the caller's
-transaction (docs/protocol.md §4.5): PostgreSQL row-locks the conversation until commit and SQLite's
+transaction (docs/protocol.md §4.5; one statement for any number of conversations and events,
+:func:`reserve_seqs`): PostgreSQL row-locks the conversations until commit and SQLite's
 ``BEGIN IMMEDIATE`` serialises writers, so concurrent appends get 1..N without gaps, and a rolled-back
 transaction gives its number back.
 
@@ -11,18 +12,28 @@ it to live subscribers once the transaction has committed (``relay.notify``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.errors import NotFoundError
 from openline_bridge.store.models import Conversation, ConversationEvent
 from openline_bridge.store.types import utc_now
 
-__all__ = ["EVENT_KINDS", "AppendedEvent", "append_event", "appended_events", "last_seq", "list_events"]
+__all__ = [
+    "EVENT_KINDS",
+    "AppendedEvent",
+    "append_event",
+    "appended_events",
+    "last_seq",
+    "list_events",
+    "record_events",
+    "reserve_seqs",
+]
 
 # docs/protocol.md §4.5: the only kinds a client is told about.
 EVENT_KINDS = frozenset(
@@ -51,6 +62,50 @@ class AppendedEvent:
     at: datetime
 
 
+async def reserve_seqs(session: AsyncSession, counts: Mapping[int, int], now: datetime) -> dict[int, int]:
+    """Take the next ``counts[c]`` numbers of each conversation ``c``'s log; the first of each.
+
+    One ``UPDATE … RETURNING`` covers every conversation, so a batch of events costs one statement here
+    whatever it holds. NotFoundError if a conversation does not exist.
+    """
+    if not counts:
+        return {}
+    rows = await session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(list(counts)))
+        .values(last_seq=Conversation.last_seq + case(dict(counts), value=Conversation.id), updated_at=now)
+        .returning(Conversation.id, Conversation.last_seq)
+        .execution_options(synchronize_session=False)
+    )
+    last = {conversation_id: seq for conversation_id, seq in rows}
+    missing = counts.keys() - last.keys()
+    if missing:
+        raise NotFoundError(f"no conversation {min(missing)}")
+    return {conversation_id: last[conversation_id] - count + 1 for conversation_id, count in counts.items()}
+
+
+async def record_events(session: AsyncSession, events: Sequence[AppendedEvent]) -> None:
+    """Store events whose ``seq`` was taken with :func:`reserve_seqs`, in one statement."""
+    for event in events:
+        _check_kind(event.kind)
+    if not events:
+        return
+    await session.execute(
+        insert(ConversationEvent),
+        [
+            {
+                "conversation_id": event.conversation_id,
+                "seq": event.seq,
+                "kind": event.kind,
+                "payload": event.payload,
+                "created_at": event.at,
+            }
+            for event in events
+        ],
+    )
+    _pending(session).extend(events)
+
+
 async def append_event(
     session: AsyncSession,
     conversation_id: int,
@@ -60,26 +115,16 @@ async def append_event(
     now: datetime | None = None,
 ) -> int:
     """Append an event in the caller's transaction and return its ``seq`` (dense per conversation)."""
+    _check_kind(kind)
+    at = now or utc_now()
+    seq = (await reserve_seqs(session, {conversation_id: 1}, at))[conversation_id]
+    await record_events(session, [AppendedEvent(conversation_id, seq, kind, payload, at)])
+    return seq
+
+
+def _check_kind(kind: str) -> None:
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown conversation event kind {kind!r}")
-    at = now or utc_now()
-    seq = (
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(last_seq=Conversation.last_seq + 1, updated_at=at)
-            .returning(Conversation.last_seq)
-            .execution_options(synchronize_session=False)
-        )
-    ).scalar()
-    if seq is None:
-        raise NotFoundError(f"no conversation {conversation_id}")
-    session.add(
-        ConversationEvent(conversation_id=conversation_id, seq=seq, kind=kind, payload=payload, created_at=at)
-    )
-    await session.flush()
-    _pending(session).append(AppendedEvent(conversation_id, seq, kind, payload, at))
-    return seq
 
 
 def appended_events(session: AsyncSession) -> list[AppendedEvent]:

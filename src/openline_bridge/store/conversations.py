@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -13,12 +15,13 @@ from openline_bridge.store.models import Conversation, ConversationState, Line, 
 from openline_bridge.store.upsert import insert_on_conflict
 
 __all__ = [
+    "MessageAuthor",
     "advance_read_seq",
     "find_by_external_chat",
     "get",
     "get_or_create",
+    "lock_for_visitor_messages",
     "of_visitor",
-    "portal_and_visitor_name",
     "portal_of",
     "record_bitrix_ids",
     "set_state",
@@ -138,20 +141,35 @@ async def portal_of(session: AsyncSession, conversation_id: int) -> int:
     return portal_id
 
 
-async def portal_and_visitor_name(session: AsyncSession, conversation_id: int) -> tuple[int, str | None]:
-    """The conversation's portal and its visitor's current name, in one query (the message hot path)."""
-    row = (
-        await session.execute(
-            select(Line.portal_id, Visitor.name)
-            .select_from(Conversation)
-            .join(Line, Conversation.line_id == Line.id)
-            .join(Visitor, Conversation.visitor_id == Visitor.id)
-            .where(Conversation.id == conversation_id)
-        )
-    ).first()
-    if row is None:
-        raise NotFoundError(f"no conversation {conversation_id}")
-    return row[0], row[1]
+@dataclass(frozen=True)
+class MessageAuthor:
+    """Who a visitor message of a conversation goes to and from: its portal and the visitor's name."""
+
+    portal_id: int
+    visitor_name: str | None
+
+
+async def lock_for_visitor_messages(
+    session: AsyncSession, conversation_ids: Collection[int]
+) -> dict[int, MessageAuthor]:
+    """Portal and visitor name of each existing conversation, in one query (the message hot path).
+
+    On PostgreSQL the conversations stay row-locked until commit, so another process storing messages of
+    the same conversation waits, and then sees them, before it checks which ``client_message_id`` are
+    taken. SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
+    """
+    if not conversation_ids:
+        return {}
+    rows = await session.execute(
+        select(Conversation.id, Line.portal_id, Visitor.name)
+        .select_from(Conversation)
+        .join(Line, Conversation.line_id == Line.id)
+        .join(Visitor, Conversation.visitor_id == Visitor.id)
+        .where(Conversation.id.in_(list(conversation_ids)))
+        .order_by(Conversation.id)  # one locking order for every process: no deadlock between them
+        .with_for_update(of=Conversation)
+    )
+    return {conversation_id: MessageAuthor(portal_id, name) for conversation_id, portal_id, name in rows}
 
 
 async def of_visitor(session: AsyncSession, visitor_id: int) -> list[Conversation]:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openline_bridge.errors import StorageError
 from openline_bridge.logging import get_logger
 
-__all__ = ["BatchWriter", "Failed", "GroupCommit", "SessionWork", "in_one_transaction"]
+__all__ = ["BatchInSession", "BatchWriter", "Failed", "GroupCommit", "shared_transaction"]
 
 _log = get_logger(__name__)
 
@@ -40,7 +40,8 @@ class Failed:
 
 
 BatchWriter = Callable[[list[T]], Awaitable[Sequence[R | Failed]]]
-SessionWork = Callable[[AsyncSession], Awaitable[R]]
+# Writes a whole batch inside the caller's transaction; one outcome per item, in order.
+BatchInSession = Callable[[AsyncSession, list[T]], Awaitable[Sequence[R]]]
 
 
 @dataclass
@@ -128,32 +129,33 @@ class GroupCommit(Generic[T, R]):
                 waiting.outcome.set_exception(error)
 
 
-def in_one_transaction(
+def shared_transaction(
     transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
-) -> BatchWriter[SessionWork[R], R]:
-    """A batch writer running every item's work in one shared transaction.
+    write: BatchInSession[T, R],
+) -> BatchWriter[T, R]:
+    """A batch writer running ``write`` over the whole batch in one shared transaction.
 
-    If an item raises, that transaction rolls back as a whole and each item runs again in a transaction
+    If ``write`` raises, that transaction rolls back as a whole and each item runs again in a transaction
     of its own, so only the failing one fails. Failures are rare (bad input caught inside the
-    transaction), and this costs no savepoint statements per item on the common path. So a work item
-    must touch nothing but its session: it may run twice, the first time rolled back.
+    transaction), and this costs no savepoint statements per item on the common path. So ``write`` must
+    touch nothing but its session: an item may be written twice, the first time rolled back.
     Database errors reach the item as ``StorageError`` (from ``transaction``).
     """
 
-    async def write(batch: list[SessionWork[R]]) -> list[R | Failed]:
+    async def write_batch(batch: list[T]) -> list[R | Failed]:
         if len(batch) > 1:
             try:
                 async with transaction() as session:
-                    return [await work(session) for work in batch]
+                    return list(await write(session, batch))
             except Exception as exc:  # an item (or the commit) failed: retry one by one to tell which
                 _log.debug("group_commit.split", items=len(batch), error=str(exc))
         alone: list[R | Failed] = []
-        for work in batch:
+        for item in batch:
             try:
                 async with transaction() as session:
-                    alone.append(await work(session))
+                    alone.extend(await write(session, [item]))
             except Exception as exc:  # this item's own failure, delivered to its submitter
                 alone.append(Failed(exc))
         return alone
 
-    return write
+    return write_batch

@@ -1,18 +1,20 @@
 """Messages: inserted idempotently in both directions and looked up by the id each side knows.
 
 Visitor messages are unique per (conversation, ``client_message_id``) and operator messages per (portal,
-``bitrix_message_id``); both inserts are ``ON CONFLICT DO NOTHING`` so a replay or a concurrent duplicate
-finds the stored row instead of failing the transaction.
+``bitrix_message_id``). Visitor messages are stored a group-committed batch at a time, after the caller
+looked up which keys are taken (:func:`find_by_client_ids`); operator messages are inserted
+``ON CONFLICT DO NOTHING`` so a replay or a concurrent duplicate finds the stored row instead of failing the
+transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.errors import NotFoundError
@@ -22,13 +24,14 @@ from openline_bridge.store.upsert import insert_on_conflict
 
 __all__ = [
     "NewOperatorMessage",
+    "NewVisitorMessage",
     "find_by_bitrix_id",
-    "find_by_client_id",
+    "find_by_client_ids",
     "find_by_external_ids",
     "get",
     "get_in_conversation",
     "insert_operator_message",
-    "insert_visitor_message",
+    "insert_visitor_messages",
     "unread_operator_messages",
     "visitor_messages_awaiting_reply",
 ]
@@ -55,16 +58,16 @@ async def get_in_conversation(session: AsyncSession, conversation_id: int, messa
     return found
 
 
-async def find_by_client_id(
-    session: AsyncSession, conversation_id: int, client_message_id: str
-) -> Message | None:
-    """The visitor message stored under this idempotency key."""
-    found: Message | None = await session.scalar(
-        select(Message).where(
-            Message.conversation_id == conversation_id, Message.client_message_id == client_message_id
-        )
+async def find_by_client_ids(
+    session: AsyncSession, keys: Collection[tuple[int, str]]
+) -> dict[tuple[int, str], Message]:
+    """The visitor messages stored under these ``(conversation_id, client_message_id)`` keys, by key."""
+    if not keys:
+        return {}
+    rows = await session.scalars(
+        select(Message).where(tuple_(Message.conversation_id, Message.client_message_id).in_(list(keys)))
     )
-    return found
+    return {(row.conversation_id, row.client_message_id or ""): row for row in rows}
 
 
 async def find_by_bitrix_id(session: AsyncSession, portal_id: int, bitrix_message_id: int) -> Message | None:
@@ -89,32 +92,50 @@ async def find_by_external_ids(
     return list(rows)
 
 
-async def insert_visitor_message(
-    session: AsyncSession,
-    *,
-    portal_id: int,
-    conversation_id: int,
-    client_message_id: str,
-    author_name: str | None,
-    text: str,
-    now: datetime,
-) -> Message | None:
-    """Store a queued visitor message; None if the idempotency key is taken (the caller loads that one)."""
-    return await _insert(
-        session,
-        {
-            "portal_id": portal_id,
-            "conversation_id": conversation_id,
-            "direction": MessageDirection.FROM_VISITOR,
-            "author_name": author_name,
-            "text": text,
-            "status": MessageStatus.QUEUED,
-            "client_message_id": client_message_id,
-            "external_message_id": new_external_message_id(),
-        },
-        [Message.conversation_id, Message.client_message_id],
-        now,
+@dataclass(frozen=True)
+class NewVisitorMessage:
+    """A queued visitor message and the ``seq`` of its ``message.created`` event."""
+
+    portal_id: int
+    conversation_id: int
+    client_message_id: str
+    author_name: str | None
+    text: str
+    created_seq: int
+
+
+async def insert_visitor_messages(
+    session: AsyncSession, new: Sequence[NewVisitorMessage], now: datetime
+) -> dict[tuple[int, str], Message]:
+    """Store visitor messages in one statement; the stored rows by ``(conversation_id, client_message_id)``.
+
+    Each key must be free (the caller checked with :func:`find_by_client_ids` while holding its
+    conversation): a taken one fails the statement, and with it the caller's transaction.
+    """
+    if not new:
+        return {}
+    rows = await session.scalars(
+        insert(Message).returning(Message),
+        [
+            {
+                "portal_id": message.portal_id,
+                "conversation_id": message.conversation_id,
+                "direction": MessageDirection.FROM_VISITOR,
+                "author_name": message.author_name,
+                "text": message.text,
+                "status": MessageStatus.QUEUED,
+                "client_message_id": message.client_message_id,
+                "external_message_id": new_external_message_id(),
+                "created_seq": message.created_seq,
+                "is_edited": False,
+                "is_deleted": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for message in new
+        ],
     )
+    return {(row.conversation_id, row.client_message_id or ""): row for row in rows}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ __all__ = [
     "ClaimedJob",
     "Enqueued",
     "JobRow",
+    "NewJob",
     "cancel_uninstalled",
     "claim_due",
     "complete",
@@ -30,6 +31,7 @@ __all__ = [
     "dead_letter",
     "delete",
     "enqueue",
+    "enqueue_many",
     "list_jobs",
     "mark_maybe_sent",
     "park",
@@ -105,6 +107,42 @@ async def enqueue(
     )
     assert existing is not None, "the conflicting row exists in this transaction's snapshot"
     return Enqueued(existing, False)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to add with :func:`enqueue_many` (the arguments :func:`enqueue` takes one at a time)."""
+
+    portal_id: int
+    kind: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    ordering_key: str | None = None
+
+
+async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob], now: datetime) -> None:
+    """Add jobs in the caller's transaction, in one statement; a (portal, key) already taken is kept."""
+    if not jobs:
+        return
+    await session.execute(
+        insert_on_conflict(session, OutboxJob).on_conflict_do_nothing(
+            index_elements=[OutboxJob.portal_id, OutboxJob.idempotency_key]
+        ),
+        [
+            {
+                "portal_id": job.portal_id,
+                "kind": job.kind,
+                "payload": job.payload,
+                "ordering_key": job.ordering_key,
+                "idempotency_key": job.idempotency_key,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for job in jobs
+        ],
+    )
 
 
 def _due(job: Any, now: datetime) -> ColumnElement[bool]:
