@@ -15,6 +15,7 @@ from openline_bridge.bitrix24.errors import (
     LineInactiveError,
     PermanentError,
     RetryableError,
+    ServerFailureError,
     TokenExpiredError,
     classify,
     error_from_envelope,
@@ -30,8 +31,8 @@ def envelope(code: str) -> dict[str, str]:
     ("status", "code", "kind"),
     [
         # contract §2.3 system-wide table
-        (500, "INTERNAL_SERVER_ERROR", RetryableError),
-        (500, "ERROR_UNEXPECTED_ANSWER", RetryableError),
+        (500, "INTERNAL_SERVER_ERROR", ServerFailureError),
+        (500, "ERROR_UNEXPECTED_ANSWER", ServerFailureError),
         (503, "QUERY_LIMIT_EXCEEDED", RetryableError),
         (503, "OVERLOAD_LIMIT", RetryableError),
         (405, "ERROR_BATCH_METHOD_NOT_ALLOWED", PermanentError),
@@ -72,8 +73,9 @@ def envelope(code: str) -> dict[str, str]:
         (400, "CHAT_RENAMING_FAILED", PermanentError),
         (400, "ERROR_EVENT_NOT_FOUND", PermanentError),
         (200, "CONNECTOR_ID_REQUIRED", PermanentError),  # §14.1 source form, HTTP 200
-        # an unknown code on a 5xx is still the server's fault
-        (502, "SOMETHING_NEW", RetryableError),
+        # an unknown code on a 5xx is still the server's fault, and the work may have been done
+        (502, "SOMETHING_NEW", ServerFailureError),
+        (503, "SOMETHING_NEW", RetryableError),
     ],
 )
 def test_error_envelopes(status: int, code: str, kind: type[Bitrix24Error]) -> None:
@@ -111,8 +113,9 @@ def test_any_body_with_error_wins_over_status() -> None:
 @pytest.mark.parametrize(
     ("status", "kind"),
     [
-        (500, RetryableError),
-        (502, RetryableError),
+        (500, ServerFailureError),
+        (502, ServerFailureError),
+        (504, ServerFailureError),
         (503, RetryableError),
         (429, RetryableError),
         (400, PermanentError),

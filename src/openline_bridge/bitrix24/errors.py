@@ -4,7 +4,8 @@
 
     BridgeError
     └── Bitrix24Error                REST/OAuth failures; `code`, `description`, `status`
-        ├── RetryableError           try again later: network error before sending, 5xx, 503, 429
+        ├── RetryableError           try again later: network error before sending, 503, 429, limits
+        │   └── ServerFailureError   the server failed while handling the call (5xx but 503): maybe done
         ├── TokenExpiredError        the access token is expired or unknown: refresh, then retry once
         ├── LineInactiveError        NOT_ACTIVE_LINE: park the work until the line is active again
         ├── PermanentError           the request itself is wrong (arguments, provider, scope, auth type)
@@ -41,6 +42,7 @@ __all__ = [
     "PayloadError",
     "PermanentError",
     "RetryableError",
+    "ServerFailureError",
     "TokenExpiredError",
     "classify",
     "error_from_envelope",
@@ -71,6 +73,11 @@ class RetryableError(Bitrix24Error):
     ) -> None:
         super().__init__(code, description, status=status)
         self.retry_at = retry_at
+
+
+class ServerFailureError(RetryableError):
+    """The server failed while it handled the call (500, 502, 504, ``INTERNAL_SERVER_ERROR``): worth
+    retrying, but the call may have taken effect first, as after a lost answer (pitfall P17)."""
 
 
 class TokenExpiredError(Bitrix24Error):
@@ -135,15 +142,10 @@ _AUTH_REVOKED = frozenset(
         "WRONG_CLIENT",
     }
 )
-_RETRYABLE = frozenset(
-    {
-        "QUERY_LIMIT_EXCEEDED",
-        "OVERLOAD_LIMIT",
-        "OPERATION_TIME_LIMIT",
-        "INTERNAL_SERVER_ERROR",
-        "ERROR_UNEXPECTED_ANSWER",
-    }
-)
+# refused before any work was done: the portal asks us to slow down or wait
+_RETRYABLE = frozenset({"QUERY_LIMIT_EXCEEDED", "OVERLOAD_LIMIT", "OPERATION_TIME_LIMIT"})
+# failed somewhere inside the portal's handling of the call
+_SERVER_FAILURE = frozenset({"INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER"})
 _LINE_INACTIVE = frozenset({"NOT_ACTIVE_LINE"})
 
 # httpx errors raised before any byte of the request left: the call certainly did not happen.
@@ -173,7 +175,7 @@ def classify(
     if status in (301, 302, 303, 307, 308):
         return _classify_redirect(status, location)
     if status >= 500:
-        return RetryableError("HTTP_ERROR", f"server answered {status}", status=status)
+        return _server_error("HTTP_ERROR", f"server answered {status}", status)
     if status == 429:
         return RetryableError("HTTP_ERROR", "too many requests", status=status)
     if status >= 400:
@@ -196,9 +198,19 @@ def error_from_envelope(envelope: Mapping[str, Any], *, status: int | None = Non
         return LineInactiveError(code, description, status=status)
     if code in _RETRYABLE:
         return RetryableError(code, description, status=status, retry_at=_reset_time(envelope))
+    if code in _SERVER_FAILURE:
+        return ServerFailureError(code, description, status=status)
     if status is not None and status >= 500:
-        return RetryableError(code, description, status=status)
+        return _server_error(code, description, status)
     return PermanentError(code, description, status=status)
+
+
+def _server_error(code: str, description: str, status: int) -> RetryableError:
+    # 503 is a refusal (overload, maintenance); any other 5xx may come after the work was done, e.g. a
+    # gateway timing out while the portal went on
+    if status == 503:
+        return RetryableError(code, description, status=status)
+    return ServerFailureError(code, description, status=status)
 
 
 def _failure_in(body: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -19,6 +19,7 @@ from openline_bridge.bitrix24.errors import (
     Bitrix24Error,
     LineInactiveError,
     PermanentError,
+    ServerFailureError,
 )
 from openline_bridge.relay.status import FailureCode
 
@@ -90,7 +91,7 @@ def outcome_for_error(error: Bitrix24Error, bitrix_line_id: int) -> Outcome:
         return Park(AUTH_REVOKED, str(error))
     if isinstance(error, PermanentError):
         return Failed("rejected", str(error))
-    if isinstance(error, AmbiguousError):
+    if isinstance(error, AmbiguousError | ServerFailureError):
         # pitfall P17: the call may have taken effect and Bitrix24 dedups nothing; the mark makes the next
         # attempt look in the chat's history before it sends again (docs/worker.md "Exactly once")
         return Retry(f"ambiguous: {error}", maybe_sent=True)
