@@ -108,6 +108,11 @@ async def test_messages_round_trip(caller: PortalCaller) -> None:
         caller, CONNECTOR, line, [methods.DeletedRef("visitor-42", "conv-1", "m-2")]
     )
     assert [o.success for o in deleted] == [True]
+    chat, session = int(outcomes[0].bitrix_chat_id), int(outcomes[0].bitrix_session_id)
+    # the deleted message keeps its connector id in the history; an unknown session is refused
+    assert await methods.session_connector_ids(caller, chat, session) == {"m-1", "m-2"}
+    with pytest.raises(PermanentError):
+        await methods.session_connector_ids(caller, chat, session + 1000)
     await methods.chat_name_set(
         caller,
         CONNECTOR,
@@ -196,3 +201,29 @@ def test_receipt_params() -> None:
     receipt = methods.DeliveryReceipt(5, 6, "c", ["a"], delivered_at=7)
     assert receipt.as_param(with_date=True)["message"] == {"id": ["a"], "date": 7}
     assert receipt.as_param(with_date=False)["message"] == {"id": ["a"]}  # P19: id list even for one
+
+
+class AnsweringCaller:
+    """Answers every call with one fixed result, as a portal might shape it."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    async def call(self, method: str, params: Any = None, *, timeouts: Any = None) -> RestResponse:
+        return RestResponse(self.result)
+
+
+async def test_session_history_shapes() -> None:
+    result = {
+        "message": {
+            "9": {"id": "9", "params": []},  # PHP's empty array
+            "10": {"id": "10", "params": {"connectorMid": ["m-1"]}},
+            "11": {"id": "11", "params": {"CONNECTOR_MID": ["m-2", "m-3"]}},
+            "12": {"id": "12", "params": {"connectorMid": "m-4"}},
+            "13": "not a message",
+        }
+    }
+    assert await methods.session_connector_ids(AnsweringCaller(result), 1, 2) == {"m-1", "m-2", "m-3", "m-4"}
+    assert await methods.session_connector_ids(AnsweringCaller({"message": []}), 1, 2) == set()
+    with pytest.raises(PermanentError):
+        await methods.session_connector_ids(AnsweringCaller(None), 1, 2)

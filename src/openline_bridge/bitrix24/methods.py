@@ -533,7 +533,10 @@ async def session_connector_ids(caller: RestCaller, bitrix_chat_id: int, bitrix_
     found: set[str] = set()
     for message in messages.values():
         params = message.get("params") if isinstance(message, Mapping) else None
-        mids = params.get("connectorMid") if isinstance(params, Mapping) else None
+        if not isinstance(params, Mapping):
+            continue
+        # the docs show the camel-cased REST form; tolerate the stored parameter name as well
+        mids = params.get("connectorMid", params.get("CONNECTOR_MID"))
         if isinstance(mids, list):
             found.update(str(mid) for mid in mids)
         elif isinstance(mids, str | int):
