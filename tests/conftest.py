@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated database on SQLite and on PostgreSQL, a SecretBox, valid settings.
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL, a SecretBox, valid settings, and one
+b24-sandbox subprocess per test process (each test that uses it resets its portal).
 
 Every storage test runs on both backends (ARCHITECTURE.md "Storage"). Isolation from other test runs on
 the same machine: SQLite uses a file in the test's temp dir; PostgreSQL gets a fresh random schema
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
+from tests.bitrix24.sandbox_peer import SandboxProcess, start_sandbox
 
 from openline_bridge.crypto import SecretBox
 from openline_bridge.settings import Settings, load_settings
@@ -51,6 +53,16 @@ async def database_url(
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    """One b24-sandbox subprocess for the test process; tests reset its portal through the control API."""
+    process = start_sandbox(tmp_path_factory.mktemp("sandbox") / "sandbox.log")
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from tests.bitrix24.sandbox_peer import SandboxProcess, start_sandbox
 
 
 class FakeClock:
@@ -42,13 +41,3 @@ async def redis_prefix() -> AsyncIterator[tuple[Redis, str]]:
             keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
             if keys:
                 await client.delete(*keys)
-
-
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    """One b24-sandbox subprocess for the session; tests reset its portal through the control API."""
-    process = start_sandbox(tmp_path_factory.mktemp("sandbox") / "sandbox.log")
-    try:
-        yield process
-    finally:
-        process.stop()

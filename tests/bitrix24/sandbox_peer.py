@@ -15,12 +15,14 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from openline_bridge.bitrix24.auth import PortalTokens
+from openline_bridge.store.portals import PortalInstall
 
 SANDBOX_BIN = Path(sys.executable).with_name("b24sandbox")
 CLIENT_ID = "local.h4test000001"
@@ -110,6 +112,29 @@ def tokens_from_install(installed: dict[str, Any]) -> PortalTokens:
         access_token=installed["access_token"],
         refresh_token=installed["refresh_token"],
         expires_at=float(installed["expires"]),
+    )
+
+
+def portal_install(
+    installed: dict[str, Any],
+    *,
+    client_id: str = CLIENT_ID,
+    scope: str = "imopenlines,imconnector,im,placement",
+    installed_by: int | None = None,
+) -> PortalInstall:
+    """The ``PortalInstall`` the bridge's install service would store for a sandbox install answer."""
+    return PortalInstall(
+        member_id=installed["member_id"],
+        domain=installed["domain"],
+        client_endpoint=installed["client_endpoint"],
+        server_endpoint=installed["server_endpoint"],
+        client_id=client_id,
+        access_token=installed["access_token"],
+        refresh_token=installed["refresh_token"],
+        access_expires_at=datetime.fromtimestamp(installed["expires"], UTC),
+        application_token=installed["application_token"],
+        scope=scope,
+        installed_by_bitrix_user_id=installed["user_id"] if installed_by is None else installed_by,
     )
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from tests.bitrix24.sandbox_peer import (
-    CLIENT_ID,
     CountingTransport,
     SandboxProcess,
     install_test_app,
     lookup_secret,
+    portal_install,
 )
 
 from openline_bridge.bitrix24.client import Bitrix24Client
@@ -32,24 +31,8 @@ async def test_one_refresh_across_two_processes(
 ) -> None:
     installed = install_test_app(sandbox)
     async with database.transaction() as session:
-        await portals.upsert_install(
-            session,
-            secret_box,
-            portals.PortalInstall(
-                member_id=installed["member_id"],
-                domain=installed["domain"],
-                client_endpoint=installed["client_endpoint"],
-                server_endpoint=installed["server_endpoint"],
-                client_id=CLIENT_ID,
-                access_token=installed["access_token"],
-                refresh_token=installed["refresh_token"],
-                access_expires_at=datetime.fromtimestamp(installed["expires"], UTC),
-                application_token=installed["application_token"],
-                scope="imopenlines,imconnector",
-                installed_by_bitrix_user_id=1,
-            ),
-            utc_now(),
-        )
+        install = portal_install(installed, scope="imopenlines,imconnector", installed_by=1)
+        await portals.upsert_install(session, secret_box, install, utc_now())
     member_id = installed["member_id"]
     transports = [CountingTransport(), CountingTransport()]
     clients = [

@@ -1,5 +1,5 @@
 """Fixtures of the lifecycle tests (shared with the flow tests through ``tests.lifecycle.fixtures``)."""
 
-from tests.lifecycle.fixtures import bridge, control, installed, sandbox
+from tests.lifecycle.fixtures import bridge, control, installed
 
-__all__ = ["bridge", "control", "installed", "sandbox"]
+__all__ = ["bridge", "control", "installed"]

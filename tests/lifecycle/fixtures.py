@@ -3,27 +3,17 @@ subprocess, the whole bridge, an installed portal."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from tests.bitrix24.sandbox_peer import SandboxProcess, start_sandbox
+from tests.bitrix24.sandbox_peer import SandboxProcess
 from tests.lifecycle.bridge_peer import RunningBridge, create_sandbox_app, install, run_bridge
 
 from openline_bridge.settings import Settings
 from openline_bridge.store.database import Database
-
-
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    """One b24-sandbox subprocess for the session; every test resets its portal."""
-    process = start_sandbox(tmp_path_factory.mktemp("sandbox") / "sandbox.log")
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

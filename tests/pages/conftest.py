@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import uvicorn
-from tests.bitrix24.sandbox_peer import SandboxProcess, start_sandbox
+from tests.bitrix24.sandbox_peer import SandboxProcess
 from tests.pages.harness import Bridge, Portal, store_install
 
 from openline_bridge.app import create_app
@@ -31,16 +31,6 @@ from openline_bridge.store.database import Database
 from openline_bridge.store.tokens import DatabaseTokenStore
 
 CONNECTOR_ICON = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="
-
-
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    """One b24-sandbox subprocess for the session; each test resets its portal."""
-    process = start_sandbox(tmp_path_factory.mktemp("sandbox") / "sandbox.log")
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

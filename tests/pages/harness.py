@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from tests.bitrix24.sandbox_peer import portal_install
 
 from openline_bridge.crypto import SecretBox
 from openline_bridge.services import Services
 from openline_bridge.store import portals
 from openline_bridge.store.database import Database
-from openline_bridge.store.portals import PortalInstall, PortalRecord
+from openline_bridge.store.portals import PortalRecord
 from openline_bridge.store.types import utc_now
 
 
@@ -65,19 +65,7 @@ async def store_install(
     database: Database, box: SecretBox, installed: dict[str, Any], client_id: str
 ) -> PortalRecord:
     """Store the sandbox's install answer in the bridge's database, as the install service would."""
-    install = PortalInstall(
-        member_id=installed["member_id"],
-        domain=installed["domain"],
-        client_endpoint=installed["client_endpoint"],
-        server_endpoint=installed["server_endpoint"],
-        client_id=client_id,
-        access_token=installed["access_token"],
-        refresh_token=installed["refresh_token"],
-        access_expires_at=datetime.fromtimestamp(installed["expires"], UTC),
-        application_token=installed["application_token"],
-        scope="imopenlines,imconnector,im,placement",
-        installed_by_bitrix_user_id=installed["user_id"],
-    )
+    install = portal_install(installed, client_id=client_id)
     async with database.transaction() as session:
         await portals.upsert_install(session, box, install, utc_now())
         await portals.mark_install_finished(session, install.member_id, utc_now())

@@ -18,7 +18,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from tests.bitrix24.sandbox_peer import CLIENT_ID, SandboxProcess, install_test_app, lookup_secret
+from tests.bitrix24.sandbox_peer import (
+    SandboxProcess,
+    install_test_app,
+    lookup_secret,
+    portal_install,
+)
 from tests.relay.conftest import Chat, make_chat, serve
 
 from openline_bridge.bitrix24 import methods
@@ -37,7 +42,6 @@ from openline_bridge.services import Services
 from openline_bridge.settings import Settings
 from openline_bridge.store import portals
 from openline_bridge.store.database import Database
-from openline_bridge.store.portals import PortalInstall
 from openline_bridge.store.tokens import DatabaseTokenStore
 from openline_bridge.store.types import utc_now
 from openline_bridge.web import events
@@ -104,24 +108,7 @@ async def sandbox_bridge(
     installed = install_test_app(sandbox)
     box = SecretBox(settings.secret_key.get_secret_value())
     async with database.transaction() as session:
-        await portals.upsert_install(
-            session,
-            box,
-            PortalInstall(
-                member_id=installed["member_id"],
-                domain=installed["domain"],
-                client_endpoint=installed["client_endpoint"],
-                server_endpoint=installed["server_endpoint"],
-                client_id=CLIENT_ID,
-                access_token=installed["access_token"],
-                refresh_token=installed["refresh_token"],
-                access_expires_at=datetime.fromtimestamp(installed["expires"], UTC),
-                application_token=installed["application_token"],
-                scope="imopenlines,imconnector,im,placement",
-                installed_by_bitrix_user_id=installed["user_id"],
-            ),
-            utc_now(),
-        )
+        await portals.upsert_install(session, box, portal_install(installed), utc_now())
         record = await portals.get(session, installed["member_id"])
     tokens = DatabaseTokenStore(database, box)
     limiter = build_limiter(RateLimit(1000, 1000.0))

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from tests.bitrix24.sandbox_peer import SandboxProcess, free_port, start_sandbox
+from tests.bitrix24.sandbox_peer import SandboxProcess, free_port
 from tests.relay.sandbox_bridge import SandboxBridge, sandbox_bridge
 
 from openline_bridge.bitrix24.events import EventFile
@@ -25,16 +24,6 @@ from openline_bridge.store.database import Database
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    """One b24-sandbox subprocess for this module; each test resets its portal."""
-    process = start_sandbox(tmp_path_factory.mktemp("sandbox") / "sandbox.log")
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 async def next_event(subscription: Subscription, kind: str) -> dict[str, Any]:

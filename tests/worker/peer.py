@@ -15,7 +15,13 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
-from tests.bitrix24.sandbox_peer import SANDBOX_BIN, SandboxProcess, install_test_app, lookup_secret
+from tests.bitrix24.sandbox_peer import (
+    SANDBOX_BIN,
+    SandboxProcess,
+    install_test_app,
+    lookup_secret,
+    portal_install,
+)
 
 from openline_bridge.bitrix24 import methods
 from openline_bridge.bitrix24.client import Bitrix24Client
@@ -30,7 +36,6 @@ from openline_bridge.relay.visitor_inbound import accept_message
 from openline_bridge.store import conversations, lines, portals, visitors, widgets
 from openline_bridge.store.database import Database
 from openline_bridge.store.models import Message, MessageStatus, OutboxJob, OutboxStatus
-from openline_bridge.store.portals import PortalInstall
 from openline_bridge.store.tokens import DatabaseTokenStore
 from openline_bridge.store.types import utc_now
 from openline_bridge.worker.config import WorkerConfig
@@ -170,19 +175,7 @@ async def connect_bridge(database: Database, sandbox: SandboxProcess, files_dir:
     installed = install_test_app(sandbox)
     box = SecretBox(SECRET)
     now = utc_now()
-    install = PortalInstall(
-        member_id=installed["member_id"],
-        domain=installed["domain"],
-        client_endpoint=installed["client_endpoint"],
-        server_endpoint=installed["server_endpoint"],
-        client_id="local.h4test000001",
-        access_token=installed["access_token"],
-        refresh_token=installed["refresh_token"],
-        access_expires_at=now.fromtimestamp(installed["expires"], now.tzinfo),
-        application_token=installed["application_token"],
-        scope="imopenlines,imconnector,im",
-        installed_by_bitrix_user_id=installed["user_id"],
-    )
+    install = portal_install(installed, scope="imopenlines,imconnector,im")
     async with database.transaction() as session:
         await portals.upsert_install(session, box, install, now)
         await portals.mark_install_finished(session, install.member_id, now)

@@ -25,7 +25,7 @@ def _async_url(url: str) -> str:
 
 
 async def test_worker_process_and_outbox_commands(
-    settings_env: dict[str, str], cli_database_url: str, worker_sandbox: SandboxProcess, tmp_path: Path
+    settings_env: dict[str, str], cli_database_url: str, sandbox: SandboxProcess, tmp_path: Path
 ) -> None:
     env = {
         **settings_env,
@@ -37,7 +37,7 @@ async def test_worker_process_and_outbox_commands(
     }
     assert (await asyncio.to_thread(run, env, "migrate")).returncode == 0
     database = Database.connect(_async_url(cli_database_url))
-    bridge = await connect_bridge(database, worker_sandbox, tmp_path / "files")
+    bridge = await connect_bridge(database, sandbox, tmp_path / "files")
     try:
         refused = {
             "method": "imconnector.send.messages",
@@ -45,7 +45,7 @@ async def test_worker_process_and_outbox_commands(
             "error": "ERROR_ARGUMENT",
             "count": 1,
         }
-        worker_sandbox.control("PUT", "/faults", {"errors": [refused]})
+        sandbox.control("PUT", "/faults", {"errors": [refused]})
         conversation = await bridge.new_conversation()
         doomed = await bridge.post(conversation, "refused")
         log = (tmp_path / "worker.log").open("wb")
