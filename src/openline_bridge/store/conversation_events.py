@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.errors import NotFoundError
 from openline_bridge.store.models import Conversation, ConversationEvent
+from openline_bridge.store.tables import table_of
 from openline_bridge.store.types import utc_now
 
 __all__ = [
@@ -70,12 +71,12 @@ async def reserve_seqs(session: AsyncSession, counts: Mapping[int, int], now: da
     """
     if not counts:
         return {}
+    conversation = table_of(Conversation).c
     rows = await session.execute(
-        update(Conversation)
-        .where(Conversation.id.in_(list(counts)))
-        .values(last_seq=Conversation.last_seq + case(dict(counts), value=Conversation.id), updated_at=now)
-        .returning(Conversation.id, Conversation.last_seq)
-        .execution_options(synchronize_session=False)
+        update(table_of(Conversation))
+        .where(conversation.id.in_(list(counts)))
+        .values(last_seq=conversation.last_seq + case(dict(counts), value=conversation.id), updated_at=now)
+        .returning(conversation.id, conversation.last_seq)
     )
     last = {conversation_id: seq for conversation_id, seq in rows}
     missing = counts.keys() - last.keys()
@@ -91,7 +92,7 @@ async def record_events(session: AsyncSession, events: Sequence[AppendedEvent]) 
     if not events:
         return
     await session.execute(
-        insert(ConversationEvent),
+        insert(table_of(ConversationEvent)),
         [
             {
                 "conversation_id": event.conversation_id,

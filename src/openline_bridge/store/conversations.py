@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openline_bridge.errors import NotFoundError
 from openline_bridge.ids import new_token
 from openline_bridge.store.models import Conversation, ConversationState, Line, Visitor
+from openline_bridge.store.tables import table_of
 from openline_bridge.store.upsert import insert_on_conflict
 
 __all__ = [
@@ -160,14 +161,15 @@ async def lock_for_visitor_messages(
     """
     if not conversation_ids:
         return {}
+    conversation, line, visitor = table_of(Conversation), table_of(Line), table_of(Visitor)
     rows = await session.execute(
-        select(Conversation.id, Line.portal_id, Visitor.name)
-        .select_from(Conversation)
-        .join(Line, Conversation.line_id == Line.id)
-        .join(Visitor, Conversation.visitor_id == Visitor.id)
-        .where(Conversation.id.in_(list(conversation_ids)))
-        .order_by(Conversation.id)  # one locking order for every process: no deadlock between them
-        .with_for_update(of=Conversation)
+        select(conversation.c.id, line.c.portal_id, visitor.c.name)
+        .select_from(conversation)
+        .join(line, conversation.c.line_id == line.c.id)
+        .join(visitor, conversation.c.visitor_id == visitor.c.id)
+        .where(conversation.c.id.in_(list(conversation_ids)))
+        .order_by(conversation.c.id)  # one locking order for every process: no deadlock between them
+        .with_for_update(of=conversation)
     )
     return {conversation_id: MessageAuthor(portal_id, name) for conversation_id, portal_id, name in rows}
 

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.store.models import InboxEvent, InboxStatus
+from openline_bridge.store.tables import table_of
 from openline_bridge.store.upsert import insert_on_conflict
 
 __all__ = [
@@ -82,24 +83,26 @@ async def record_many(
     """
     if not events:
         return set()
-    rows = [
-        {
-            "portal_id": event.portal_id,
-            "event_name": event.event_name,
-            "dedup_key": event.dedup_key,
-            "payload": event.payload,
-            "status": InboxStatus.PENDING,
-            "received_at": now,
-        }
-        for event in events
-    ]
+    table = table_of(InboxEvent)
     statement = (
-        insert_on_conflict(session, InboxEvent)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[InboxEvent.portal_id, InboxEvent.dedup_key])
-        .returning(InboxEvent.portal_id, InboxEvent.dedup_key)
+        insert_on_conflict(session, table)
+        .on_conflict_do_nothing(index_elements=[table.c.portal_id, table.c.dedup_key])
+        .returning(table.c.portal_id, table.c.dedup_key)
     )
-    inserted = await session.execute(statement)
+    inserted = await session.execute(
+        statement,
+        [
+            {
+                "portal_id": event.portal_id,
+                "event_name": event.event_name,
+                "dedup_key": event.dedup_key,
+                "payload": event.payload,
+                "status": InboxStatus.PENDING,
+                "received_at": now,
+            }
+            for event in events
+        ],
+    )
     return {(row.portal_id, row.dedup_key) for row in inserted}
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from openline_bridge.store.models import InstallState, OutboxJob, OutboxStatus, Portal
+from openline_bridge.store.tables import table_of
 from openline_bridge.store.upsert import insert_on_conflict
 
 __all__ = [
@@ -124,9 +125,10 @@ async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob], now: datet
     """Add jobs in the caller's transaction, in one statement; a (portal, key) already taken is kept."""
     if not jobs:
         return
+    table = table_of(OutboxJob)
     await session.execute(
-        insert_on_conflict(session, OutboxJob).on_conflict_do_nothing(
-            index_elements=[OutboxJob.portal_id, OutboxJob.idempotency_key]
+        insert_on_conflict(session, table).on_conflict_do_nothing(
+            index_elements=[table.c.portal_id, table.c.idempotency_key]
         ),
         [
             {

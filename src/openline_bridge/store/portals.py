@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openline_bridge.crypto import SecretBox
 from openline_bridge.errors import PortalNotFound
 from openline_bridge.store.models import InstallState, Portal
+from openline_bridge.store.tables import table_of
 from openline_bridge.store.upsert import insert_on_conflict
 
 __all__ = [
@@ -166,9 +167,10 @@ async def callback_identities(
     One query for a whole batch of callbacks (the event intake's hot path). Uninstalled portals are left
     out (contract §6.4: their events are refused). Compare tokens with ``hmac.compare_digest`` (P8).
     """
+    table = table_of(Portal).c
     rows = await session.execute(
-        select(Portal.id, Portal.member_id, Portal.application_token_sealed).where(
-            Portal.member_id.in_(list(member_ids)), Portal.install_state != InstallState.UNINSTALLED
+        select(table.id, table.member_id, table.application_token_sealed).where(
+            table.member_id.in_(list(member_ids)), table.install_state != InstallState.UNINSTALLED
         )
     )
     return {
