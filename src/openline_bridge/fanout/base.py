@@ -9,6 +9,7 @@ slowing everybody down; its client reconnects and catches up by ``seq``, which l
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
@@ -29,43 +30,59 @@ class SubscriptionLost(FanoutError):
 
 
 class Subscription:
-    """What a subscriber iterates: the event JSON strings published for one conversation, in order."""
+    """What a subscriber iterates: the event JSON strings published for one conversation, in order.
+
+    Most subscribers are idle live connections, so an idle one holds no queue: the buffer is made when an
+    event arrives and dropped once read, and only a waiting reader holds a future.
+    """
 
     def __init__(self, conversation_id: int, queue_size: int) -> None:
         self.conversation_id = conversation_id
-        self._queue: asyncio.Queue[str | BaseException] = asyncio.Queue(maxsize=queue_size)
-        self._ended = False
+        self._queue_size = queue_size
+        self._pending: deque[str] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._ended: BaseException | None = None
 
     def offer(self, event_json: str) -> None:
         """Hand one event over; a full queue ends the subscription (the consumer is too slow)."""
-        if self._ended:
+        if self._ended is not None:
             return
-        try:
-            self._queue.put_nowait(event_json)
-        except asyncio.QueueFull:
+        if self._pending is None:
+            self._pending = deque()
+        if len(self._pending) >= self._queue_size:
             self.end(SubscriptionLost(f"subscriber of conversation {self.conversation_id} fell behind"))
+            return
+        self._pending.append(event_json)
+        self._wake()
 
     def end(self, reason: BaseException) -> None:
         """Stop the subscription; the iterator raises ``reason`` after the events already queued."""
-        if self._ended:
+        if self._ended is not None:
             return
-        self._ended = True
-        while True:
-            try:
-                self._queue.put_nowait(reason)
-                return
-            except asyncio.QueueFull:
-                self._queue.get_nowait()  # a slow consumer loses its tail; it must catch up anyway
+        self._ended = reason
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self
 
     async def __anext__(self) -> str:
-        item = await self._queue.get()
-        if isinstance(item, BaseException):
-            self._queue.put_nowait(item)  # keep raising on later calls
-            raise item
-        return item
+        while True:
+            if self._pending:
+                event_json = self._pending.popleft()
+                if not self._pending:
+                    self._pending = None
+                return event_json
+            if self._ended is not None:
+                raise self._ended  # and again on later calls
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
 
 class Fanout(Protocol):

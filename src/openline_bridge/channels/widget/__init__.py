@@ -23,3 +23,4 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(live.router)
     app.include_router(static.router)
     app.add_middleware(WidgetCors)
+    app.add_middleware(live.LiveEndpoint)  # outermost: see its docstring

@@ -4,6 +4,8 @@ Sequence: accept, wait for the ``auth`` frame (10 s, else 4408; anything else 44
 the ``Origin`` against the token's widget (4403) and the visitor's connection cap (4429), subscribe to the
 fan-out, send ``ready`` and the backlog after ``after``, then live events, pings every heartbeat interval,
 and close with 4408 after two silent intervals. Client frames over 4 KiB close with 1009.
+
+:class:`LiveEndpoint` serves the WebSocket; the router only documents the URL and answers a plain GET.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from openline_bridge.channels.widget.auth import authorize
@@ -28,12 +31,13 @@ from openline_bridge.logging import get_logger
 from openline_bridge.store.conversation_events import last_seq
 from openline_bridge.store.visitor_tokens import TokenAccess
 
-__all__ = ["MAX_CLIENT_FRAME_BYTES", "router"]
+__all__ = ["LIVE_PATH", "MAX_CLIENT_FRAME_BYTES", "LiveEndpoint", "router"]
 
 _log = get_logger(__name__)
 
 router = APIRouter()
 
+LIVE_PATH = "/api/v1/conversation/live"
 MAX_CLIENT_FRAME_BYTES = 4096  # protocol §7.3
 _CLOSE_FOR_CODE = {"invalid_token": 4401, "forbidden_origin": 4403, "rate_limited": 4429}
 
@@ -95,20 +99,30 @@ async def _authenticate(api: WidgetApi, connection: _Connection) -> tuple[TokenA
 
 
 async def _read_client(api: WidgetApi, connection: _Connection) -> None:
-    """Answer pings, ignore pongs and unknown frames (protocol §7.3)."""
+    """Answer pings, ignore pongs and unknown frames; ping every interval, and a client silent for two
+    intervals is gone (protocol §7.3). The heartbeat is a deadline on the read rather than a task of its
+    own: an idle connection then costs one waiting task less."""
+    next_ping = time.monotonic() + api.heartbeat_seconds
     while True:
-        frame = await connection.receive_frame()
+        try:
+            async with asyncio.timeout(next_ping - time.monotonic()):
+                frame = await connection.receive_frame()
+        except TimeoutError:
+            if time.monotonic() - connection.heard_at > 2 * api.heartbeat_seconds:
+                raise _Refused(
+                    4408, "heartbeat_timeout", "no frame from the client for two heartbeat intervals"
+                ) from None
+            await connection.send({"type": "ping"})
+            next_ping += api.heartbeat_seconds
+            continue
         if frame is not None and frame.get("type") == "ping":
             await connection.send({"type": "pong"})
 
 
-async def _heartbeat(api: WidgetApi, connection: _Connection) -> None:
-    """Ping every interval; a client silent for two intervals is gone (protocol §7.3)."""
-    while True:
-        await asyncio.sleep(api.heartbeat_seconds)
-        if time.monotonic() - connection.heard_at > 2 * api.heartbeat_seconds:
-            raise _Refused(4408, "heartbeat_timeout", "no frame from the client for two heartbeat intervals")
-        await connection.send({"type": "ping"})
+async def _latest_seq(api: WidgetApi, conversation_id: int) -> int:
+    # A function of its own so that no session outlives the read in the long-lived stream's frame.
+    async with api.relay.database.transaction() as session:
+        return await last_seq(session, conversation_id)
 
 
 async def _stream(api: WidgetApi, connection: _Connection, access: TokenAccess, after: int) -> None:
@@ -116,8 +130,7 @@ async def _stream(api: WidgetApi, connection: _Connection, access: TokenAccess, 
     channel = WidgetChannel(api.relay, access.conversation_id, after, connection.send)
     try:
         async with api.fanout.subscribe(access.conversation_id) as subscription:
-            async with api.relay.database.transaction() as session:
-                latest = await last_seq(session, access.conversation_id)
+            latest = await _latest_seq(api, access.conversation_id)
             heartbeat = int(api.heartbeat_seconds)
             await connection.send({"type": "ready", "last_seq": latest, "heartbeat_interval": heartbeat})
             await channel.catch_up()
@@ -154,7 +167,7 @@ async def _close(websocket: WebSocket, refused: _Refused) -> None:
 
 
 @router.get(
-    "/api/v1/conversation/live",
+    LIVE_PATH,
     status_code=426,
     tags=["visitor protocol v1"],
     responses={426: {"description": "a plain GET: this URL only speaks WebSocket"}},
@@ -166,7 +179,6 @@ async def live_description() -> JsonReply:
     return refusal(WidgetError(426, "upgrade_required", "connect with a WebSocket (protocol §7)"))
 
 
-@router.websocket("/api/v1/conversation/live")
 async def live(websocket: WebSocket) -> None:
     """The visitor's live connection: authenticate with the first frame, then receive events."""
     api = get_widget_api(websocket)
@@ -178,11 +190,7 @@ async def live(websocket: WebSocket) -> None:
         if not api.live_slots.acquire(access.visitor_id, api.limits.live_connections):
             access = None
             raise _Refused(4429, "rate_limited", "too many live connections")
-        await _first_to_finish(
-            _read_client(api, connection),
-            _heartbeat(api, connection),
-            _stream(api, connection, access, after),
-        )
+        await _first_to_finish(_read_client(api, connection), _stream(api, connection, access, after))
     except _Refused as refused:
         await _close(websocket, refused)
     except (WebSocketDisconnect, RuntimeError, OSError):
@@ -193,3 +201,30 @@ async def live(websocket: WebSocket) -> None:
     finally:
         if access is not None:
             api.live_slots.release(access.visitor_id)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the router would match: ``path`` without the ``root_path`` a proxy mounted us under."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    return path[len(root_path) :] if root_path and path.startswith(root_path) else path
+
+
+class LiveEndpoint:
+    """ASGI middleware serving the live WebSocket ahead of the application's general stack.
+
+    A live connection lasts as long as the visitor's page and is idle nearly all that time, so every
+    coroutine frame it keeps suspended is paid once per visitor online. The routing, dependency and
+    exception layers a REST request passes through would add about a third to an idle connection's memory, and
+    none of them serves a purpose here: :func:`live` answers every failure itself and the other
+    middleware pass WebSockets through untouched. Install it outermost (``add_middleware`` last).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and _route_path(scope) == LIVE_PATH:
+            await live(WebSocket(scope, receive, send))
+            return
+        await self.app(scope, receive, send)
