@@ -14,6 +14,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.store.models import Conversation, Visitor, VisitorToken, Widget
+from openline_bridge.store.tables import table_of
 
 __all__ = ["TokenAccess", "add", "find_access", "find_visitor", "touch"]
 
@@ -47,23 +48,20 @@ async def find_visitor(session: AsyncSession, token_hash: str) -> Visitor | None
 
 async def find_access(session: AsyncSession, token_hash: str) -> TokenAccess | None:
     """The visitor, widget and conversation of a token, or None for an unknown token."""
+    # Core tables: this runs for every request whose token is not cached (table_of explains why).
+    token, visitor, widget = table_of(VisitorToken), table_of(Visitor), table_of(Widget)
+    conversation = table_of(Conversation)
     row = (
         await session.execute(
-            select(
-                Visitor.id,
-                Widget.id,
-                Widget.line_id,
-                Conversation.id,
-                Widget.allowed_origins,
-            )
-            .select_from(VisitorToken)
-            .join(Visitor, Visitor.id == VisitorToken.visitor_id)
-            .join(Widget, Widget.id == Visitor.widget_id)
+            select(visitor.c.id, widget.c.id, widget.c.line_id, conversation.c.id, widget.c.allowed_origins)
+            .select_from(token)
+            .join(visitor, visitor.c.id == token.c.visitor_id)
+            .join(widget, widget.c.id == visitor.c.widget_id)
             .join(
-                Conversation,
-                and_(Conversation.visitor_id == Visitor.id, Conversation.line_id == Widget.line_id),
+                conversation,
+                and_(conversation.c.visitor_id == visitor.c.id, conversation.c.line_id == widget.c.line_id),
             )
-            .where(VisitorToken.token_hash == token_hash)
+            .where(token.c.token_hash == token_hash)
         )
     ).one_or_none()
     if row is None:
