@@ -53,24 +53,20 @@ def raise_open_files(needed: int) -> None:
         raise SystemExit(f"needs {needed} open files, the hard limit is {hard}")
 
 
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
+@contextlib.asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
     """A fresh PostgreSQL database on the local server (the bridge gets a whole database, having no
     schema setting); dropped afterwards. Yields its ``postgresql+asyncpg://`` URL."""
     name = f"olb_bench_{secrets.token_hex(4)}"
-
-    async def admin(statement: str) -> None:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
-        asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.close()
 
 
 async def prepare(database_url: str) -> str:
