@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from tests.relay.conftest import Chat, counts, job_kinds
 
 from openline_bridge.relay import operator_inbound, visitor_inbound
@@ -245,3 +245,68 @@ async def test_consumer_claims_only_message_and_dialog_events(
     assert lifecycle_id is not None
     assert (await inbox_row(relay, lifecycle_id)).status == InboxStatus.PENDING  # the lifecycle processor's
     assert (await counts(relay.database)).messages == 1
+
+
+async def _record_all(relay: Relay, chat: Chat, payloads: list[tuple[str, dict[str, Any]]]) -> list[int]:
+    ids = []
+    async with relay.database.transaction() as session:
+        for key, payload in payloads:
+            event_id = await inbox.record(session, chat.portal_id, payload["event"], key, payload, utc_now())
+            assert event_id is not None
+            ids.append(event_id)
+    return ids
+
+
+async def test_a_batch_is_applied_in_order_in_one_transaction(
+    relay: Relay, files: OperatorFiles, chat: Chat
+) -> None:
+    malformed = message_add(chat, 3, "x")
+    del malformed["data"]["MESSAGES"][0]["im"]
+    ids = await _record_all(
+        relay,
+        chat,
+        [
+            ("a1", message_add(chat, 1, "[b]Klaus:[/b][br]First")),
+            ("a2", message_add(chat, 2, "[b]Klaus:[/b][br]Second")),
+            ("bad", malformed),
+            ("a1-again", message_add(chat, 1, "[b]Klaus:[/b][br]First")),  # redelivered: no second message
+            ("a4", message_add(chat, 4, "[b]Klaus:[/b][br]Third")),
+        ],
+    )
+    published: list[str] = []
+    async with relay.notifier.fanout.subscribe(chat.conversation_id) as subscription:
+        consumer = MessagingInbox(relay, files, asyncio.Event())
+        assert await consumer.process_once() == 5
+        async with asyncio.timeout(5):
+            async for text in subscription:
+                published.append(text)
+                if len(published) == 3:
+                    break
+    statuses = [(await inbox_row(relay, event_id)).status for event_id in ids]
+    assert statuses == [InboxStatus.PROCESSED] * 2 + [InboxStatus.FAILED] + [InboxStatus.PROCESSED] * 2
+    async with relay.database.transaction() as session:
+        events = await list_events(session, chat.conversation_id)
+    assert [e.payload["message"]["text"] for e in events] == ["First", "Second", "Third"]
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert (await counts(relay.database)).messages == 3
+    assert all(f'"seq":{seq}' in text for seq, text in zip((1, 2, 3), published, strict=True))
+
+
+async def test_a_reclaimed_event_rolls_the_batch_back_and_the_rest_is_applied_alone(
+    relay: Relay, files: OperatorFiles, chat: Chat
+) -> None:
+    ids = await _record_all(
+        relay, chat, [(f"a{n}", message_add(chat, n, f"[b]Klaus:[/b][br]Message {n}")) for n in (1, 2, 3)]
+    )
+    async with relay.database.transaction() as session:
+        claimed = await inbox.claim(session, OWNER, utc_now())
+        # the second event's claim expired and another processor took it (and will apply it itself)
+        taken = update(InboxEvent).where(InboxEvent.id == ids[1]).values(locked_by="someone-else")
+        await session.execute(taken)
+    await operator_inbound.process_batch(relay, files, claimed, OWNER)
+    statuses = [(await inbox_row(relay, event_id)).status for event_id in ids]
+    assert statuses == [InboxStatus.PROCESSED, InboxStatus.PROCESSING, InboxStatus.PROCESSED]
+    async with relay.database.transaction() as session:
+        events = await list_events(session, chat.conversation_id)
+    # nothing of the rolled-back batch survived: each applied message has exactly one event, seq dense
+    assert [(e.seq, e.payload["message"]["text"]) for e in events] == [(1, "Message 1"), (2, "Message 3")]

@@ -1,7 +1,8 @@
 """The background task that applies message and dialog events from the inbox (``relay.operator_inbound``).
 
 The lifecycle processor (``inbox_processor``) leaves these events pending; this one claims only them, in
-inbox order, so one process applies an operator message before its edit. It wakes when told (the events
+inbox order, and applies each claimed batch in one transaction, so one process applies an operator message
+before its edit and a burst of operator messages costs one commit per batch. It wakes when told (the events
 endpoint sets ``wakeup`` after recording) and also polls, for events recorded by other bridge processes.
 Every ``maintenance_interval`` it also retries operator files that could not be downloaded and removes
 uploads no message took (protocol §6.8).
@@ -86,9 +87,6 @@ class MessagingInbox:
                 lock_for=self._lock_for,
                 only_event_names=MESSAGING_EVENTS,
             )
-        for item in items:
-            try:
-                await operator_inbound.process(self._relay, self._files, item, self.owner)
-            except operator_inbound.ClaimLost as exc:
-                _log.warning("relay.inbox_claim_lost", inbox_id=item.id, error=str(exc))
+        if items:
+            await operator_inbound.process_batch(self._relay, self._files, items, self.owner)
         return len(items)

@@ -1,10 +1,11 @@
 """Bitrix24 → visitor: operator messages, edits, deletes and session changes from the inbox.
 
-``process`` takes one claimed inbox event (H6's inbox processor leaves message and dialog events for it)
-and, in one transaction, applies it, appends the conversation events, enqueues the outbox jobs and marks
-the inbox event processed, so a crash anywhere repeats the whole event or none of it. Duplicates and
-reordering are harmless: an operator message is unique per (portal, ``im.message_id``) (pitfall P9), and
-session events never move a conversation back to an older session.
+``process_batch`` takes claimed inbox events (the lifecycle processor leaves message and dialog events
+for it) and, in one transaction, applies them in order, appends the conversation events, enqueues the
+outbox jobs and marks the inbox events processed, so a crash anywhere repeats the whole batch or none of
+it; one transaction per batch rather than per event is what lets a burst of operator messages reach the
+visitors quickly. Duplicates and reordering are harmless: an operator message is unique per (portal,
+``im.message_id``) (pitfall P9), and session events never move a conversation back to an older session.
 
 Operator files are downloaded before that transaction (bounded; ``relay.downloads``); one that cannot be
 fetched is stored as unavailable and :func:`retry_unavailable_files` tries again later.
@@ -59,7 +60,7 @@ from openline_bridge.store.models import (
 )
 from openline_bridge.worker import jobs
 
-__all__ = ["ClaimLost", "process", "retry_unavailable_files"]
+__all__ = ["ClaimLost", "process", "process_batch", "retry_unavailable_files"]
 
 _log = get_logger(__name__)
 
@@ -82,43 +83,90 @@ class _Incoming:
     files: tuple[_Fetched, ...]
 
 
+Event = MessageAdd | MessageUpdate | MessageDelete | DialogStart | DialogFinish
+Fetched = dict[int, tuple[_Fetched, ...]]  # files of new operator messages, by Bitrix24 message id
+
+
 async def process(relay: Relay, files: OperatorFiles, item: InboxItem, owner: str) -> None:
-    """Apply one claimed inbox event and mark it processed (or failed with the reason if malformed)."""
+    """Apply one claimed inbox event and mark it processed (or failed with the reason if malformed);
+    :class:`ClaimLost` if another processor reclaimed it meanwhile (nothing is then applied)."""
+    await _apply(relay, files, [item], owner)
+
+
+async def process_batch(relay: Relay, files: OperatorFiles, items: Sequence[InboxItem], owner: str) -> None:
+    """Apply claimed inbox events in their order, all in one transaction.
+
+    If one of them was reclaimed by another processor meanwhile, that transaction is rolled back as a
+    whole (nothing of it was published) and the events are applied one transaction each, skipping the
+    reclaimed ones.
+    """
+    try:
+        await _apply(relay, files, items, owner)
+    except ClaimLost as exc:
+        if len(items) == 1:
+            _log.warning("relay.inbox_claim_lost", inbox_id=items[0].id, error=str(exc))
+            return
+        for item in items:
+            await process_batch(relay, files, [item], owner)
+
+
+async def _apply(relay: Relay, files: OperatorFiles, items: Sequence[InboxItem], owner: str) -> None:
     now = relay.clock()
+    parsed = [(item, _parse(item)) for item in items]
+    # Files are fetched before the transaction (slow network); text-only batches fetch nothing.
+    fetched: Fetched = {}
+    for item, event in parsed:
+        if isinstance(event, MessageAdd) and any(m.files for m in event.messages):
+            fetched.update(await _download(relay, files, item.portal_id, event))
+    try:
+        async with relay.notifier.transaction(relay.database) as session:
+            for item, event in parsed:
+                await _apply_one(relay, session, item, owner, event, fetched, now)
+    except BaseException:
+        # the attachments that would have owned them were rolled back: a retry fetches them again
+        for stored in (f.stored for files_of in fetched.values() for f in files_of):
+            if stored is not None:
+                relay.files.remove(stored.path)
+        raise
+
+
+def _parse(item: InboxItem) -> Event | str:
+    """The event, or why it cannot be applied."""
     try:
         event = parse_event(item.payload)
     except MalformedEvent as exc:
-        await _fail(relay, item, owner, str(exc), now)
+        return str(exc)
+    if not isinstance(event, MessageAdd | MessageUpdate | MessageDelete | DialogStart | DialogFinish):
+        return f"{item.event_name} is not a message or dialog event"
+    return event
+
+
+async def _apply_one(
+    relay: Relay,
+    session: AsyncSession,
+    item: InboxItem,
+    owner: str,
+    event: Event | str,
+    fetched: Fetched,
+    now: datetime,
+) -> None:
+    if isinstance(event, str):
+        _log.warning(
+            "relay.inbox_event_failed", inbox_event_id=item.id, event_name=item.event_name, reason=event
+        )
+        if not await inbox.mark_failed(session, item.id, owner, event, now):
+            raise ClaimLost(f"inbox event {item.id} was reclaimed by another processor")
         return
     if isinstance(event, MessageAdd):
-        await _message_add(relay, files, item, owner, event, now)
-        return
-    if not isinstance(event, MessageUpdate | MessageDelete | DialogStart | DialogFinish):
-        await _fail(relay, item, owner, f"{item.event_name} is not a message or dialog event", now)
-        return
-    async with relay.notifier.transaction(relay.database) as session:
-        if isinstance(event, MessageUpdate):
-            await _message_update(session, item.portal_id, event.messages, now)
-        elif isinstance(event, MessageDelete):
-            await _message_delete(
-                session, item.portal_id, [i for m in event.messages for i in m.external_message_ids], now
-            )
-        else:
-            await _dialog(
-                session, item.portal_id, event.sessions, opened=isinstance(event, DialogStart), now=now
-            )
-        await _finish(session, item, owner, now)
-
-
-async def _fail(relay: Relay, item: InboxItem, owner: str, reason: str, now: datetime) -> None:
-    _log.warning(
-        "relay.inbox_event_failed", inbox_event_id=item.id, event_name=item.event_name, reason=reason
-    )
-    async with relay.database.transaction() as session:
-        await inbox.mark_failed(session, item.id, owner, reason, now)
-
-
-async def _finish(session: AsyncSession, item: InboxItem, owner: str, now: datetime) -> None:
+        await _message_add(relay, session, item.portal_id, event, fetched, now)
+    elif isinstance(event, MessageUpdate):
+        await _message_update(session, item.portal_id, event.messages, now)
+    elif isinstance(event, MessageDelete):
+        await _message_delete(
+            session, item.portal_id, [i for m in event.messages for i in m.external_message_ids], now
+        )
+    else:
+        await _dialog(session, item.portal_id, event.sessions, opened=isinstance(event, DialogStart), now=now)
     if not await inbox.mark_processed(session, item.id, owner, now):
         raise ClaimLost(f"inbox event {item.id} was reclaimed by another processor")
 
@@ -128,23 +176,15 @@ async def _finish(session: AsyncSession, item: InboxItem, owner: str, now: datet
 
 
 async def _message_add(
-    relay: Relay, files: OperatorFiles, item: InboxItem, owner: str, event: MessageAdd, now: datetime
+    relay: Relay, session: AsyncSession, portal_id: int, event: MessageAdd, fetched: Fetched, now: datetime
 ) -> None:
-    # Files are fetched before the transaction (slow network); a text-only event needs one transaction.
-    fetched = (
-        await _download(relay, files, item.portal_id, event) if any(m.files for m in event.messages) else {}
-    )
-    async with relay.notifier.transaction(relay.database) as session:
-        for message in event.messages:
-            conversation = await conversations.find_by_external_chat(
-                session, item.portal_id, message.external_chat_id
-            )
-            if conversation is None:
-                _log.warning("relay.unknown_chat", portal_id=item.portal_id, chat_id=message.external_chat_id)
-                continue
-            incoming = _Incoming(conversation, message, fetched.get(message.bitrix_message_id, ()))
-            await _store_operator_message(relay, session, item.portal_id, incoming, now)
-        await _finish(session, item, owner, now)
+    for message in event.messages:
+        conversation = await conversations.find_by_external_chat(session, portal_id, message.external_chat_id)
+        if conversation is None:
+            _log.warning("relay.unknown_chat", portal_id=portal_id, chat_id=message.external_chat_id)
+            continue
+        incoming = _Incoming(conversation, message, fetched.get(message.bitrix_message_id, ()))
+        await _store_operator_message(relay, session, portal_id, incoming, now)
 
 
 async def _download(
