@@ -257,7 +257,7 @@ async def _record_all(relay: Relay, chat: Chat, payloads: list[tuple[str, dict[s
     return ids
 
 
-async def test_a_batch_is_applied_in_order_in_one_transaction(
+async def test_a_batch_is_applied_in_order(
     relay: Relay, files: OperatorFiles, chat: Chat
 ) -> None:
     malformed = message_add(chat, 3, "x")

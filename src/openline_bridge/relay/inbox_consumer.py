@@ -1,11 +1,11 @@
 """The background task that applies message and dialog events from the inbox (``relay.operator_inbound``).
 
-The lifecycle processor (``inbox_processor``) leaves these events pending; this one claims only them, in
-inbox order, and applies each claimed batch in one transaction, so one process applies an operator message
-before its edit and a burst of operator messages costs one commit per batch. It wakes when told (the events
-endpoint sets ``wakeup`` after recording) and also polls, for events recorded by other bridge processes.
-Every ``maintenance_interval`` it also retries operator files that could not be downloaded and removes
-uploads no message took (protocol §6.8).
+The lifecycle processor (``inbox_processor``) leaves these events pending; this one claims only them, in inbox
+order, and applies them a few per transaction (``operator_inbound.process_batch``), so one process applies an
+operator message before its edit and a burst of operator messages shares its commits. It wakes when told (the
+events endpoint sets ``wakeup`` after recording) and also polls, for events recorded by other bridge
+processes. Every ``maintenance_interval`` it also retries operator files that could not be downloaded and
+removes uploads no message took (protocol §6.8).
 """
 
 from __future__ import annotations
