@@ -22,6 +22,7 @@ from openline_bridge.app import create_app
 from openline_bridge.errors import BridgeError, ConfigError
 from openline_bridge.health import PortalHealth, check_all
 from openline_bridge.logging import configure_logging, get_logger
+from openline_bridge.server import server_config
 from openline_bridge.services import Services
 from openline_bridge.settings import Settings, load_settings
 from openline_bridge.store.database import Database
@@ -115,7 +116,7 @@ def _health_table(results: list[PortalHealth]) -> str:
 
 async def serve(settings: Settings) -> int:
     """Run the HTTP server (uvloop + httptools); migrations are applied at start-up."""
-    config = uvicorn.Config(
+    config = server_config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -123,11 +124,7 @@ async def serve(settings: Settings) -> int:
         http="httptools",
         access_log=False,  # web.middleware.AccessLog writes structured lines without query strings
         log_config=None,  # keep configure_logging's handler
-        proxy_headers=True,
         server_header=False,
-        # Live frames are small JSON; a deflate context costs each browser connection about 40 KB for
-        # the connection's whole life, more than the rest of an idle connection together.
-        ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config)
     await server.serve()

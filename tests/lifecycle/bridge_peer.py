@@ -22,6 +22,7 @@ import uvicorn
 from sqlalchemy import func, select
 
 from openline_bridge.app import create_app
+from openline_bridge.server import server_config
 from openline_bridge.services import Services
 from openline_bridge.settings import Settings
 from openline_bridge.store.database import Database
@@ -80,7 +81,7 @@ async def run_bridge(
     )
     services = Services.build(settings, database=database, transport=transport)
     app = create_app(settings, services=services)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, log_config=None))
+    server = uvicorn.Server(server_config(app, log_level="warning", access_log=False, log_config=None))
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         async with asyncio.timeout(15):

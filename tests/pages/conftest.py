@@ -25,6 +25,7 @@ from openline_bridge.bitrix24.client import Bitrix24Client
 from openline_bridge.bitrix24.ratelimit import RateLimit, build_limiter
 from openline_bridge.crypto import SecretBox
 from openline_bridge.logging import get_logger
+from openline_bridge.server import server_config
 from openline_bridge.services import Services
 from openline_bridge.settings import Settings
 from openline_bridge.store.database import Database
@@ -60,7 +61,7 @@ async def bridge(database: Database, settings: Settings) -> AsyncIterator[Bridge
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+    server = uvicorn.Server(server_config(app, lifespan="on", log_level="warning"))
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     async with asyncio.timeout(10):
         while not server.started:  # noqa: ASYNC110 -- uvicorn offers only this flag, no event

@@ -21,6 +21,7 @@ from openline_bridge.channels.widget import WidgetApi
 from openline_bridge.crypto import SecretBox
 from openline_bridge.relay.context import Relay
 from openline_bridge.relay.views import message_view
+from openline_bridge.server import server_config
 from openline_bridge.services import Services
 from openline_bridge.settings import Settings
 from openline_bridge.store import conversations, lines, messages, widgets
@@ -182,9 +183,7 @@ async def bridge(
     services = Services.build(settings, database=database)
     key, secret = await _widget(database, services.secret_box, installed_portal.id)
     app = create_app(settings, services=services, run_background=False)
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, log_config=None, ws="websockets-sansio")
-    )
+    server = uvicorn.Server(server_config(app, log_level="warning", access_log=False, log_config=None))
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         async with asyncio.timeout(15):

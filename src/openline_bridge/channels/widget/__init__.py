@@ -18,9 +18,9 @@ __all__ = ["WidgetApi", "build_widget_api", "include_routes"]
 
 def include_routes(app: FastAPI) -> None:
     """Add the widget's routes and CORS middleware; ``app.state.widget_api`` must be set before the
-    first request (the application's lifespan does it)."""
+    first request (the application's lifespan does it). The live WebSocket itself is served by the
+    bridge's ASGI entry (:mod:`openline_bridge.server`), ahead of the application."""
     app.include_router(routes.router)
     app.include_router(live.router)
     app.include_router(static.router)
     app.add_middleware(WidgetCors)
-    app.add_middleware(live.LiveEndpoint)  # outermost: see its docstring

@@ -1,8 +1,8 @@
 """Visitor authentication: bearer tokens, signed identities, and the one access check.
 
-:func:`authorize` is the only way a request reaches a conversation: the token selects exactly one
-visitor and its conversation (docs/protocol.md §2.1), then the ``Origin`` is checked against the
-token's widget (§2.3). Every REST route and the live WebSocket call it.
+:func:`authorize` (REST) and :func:`authorize_live` (the live WebSocket) are the only ways a request
+reaches a conversation: the token selects exactly one visitor and its conversation (docs/protocol.md
+§2.1), then the ``Origin`` is checked against the token's widget (§2.3).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import hmac
 from starlette.requests import HTTPConnection
 
 from openline_bridge.channels.widget.context import WidgetApi
-from openline_bridge.channels.widget.errors import invalid_token
-from openline_bridge.channels.widget.origins import require_origin
+from openline_bridge.channels.widget.errors import forbidden_origin, invalid_token
+from openline_bridge.channels.widget.origins import origin_permitted, require_origin
 from openline_bridge.ids import new_token, token_hash
 from openline_bridge.store import visitor_tokens
 from openline_bridge.store.visitor_tokens import TokenAccess
@@ -22,6 +22,7 @@ from openline_bridge.store.visitor_tokens import TokenAccess
 __all__ = [
     "MAX_TOKEN_CHARS",
     "authorize",
+    "authorize_live",
     "checked_token",
     "identity_matches",
     "new_visitor_token",
@@ -70,7 +71,16 @@ async def resolve_token(api: WidgetApi, token: str | None) -> TokenAccess:
 
 
 async def authorize(api: WidgetApi, connection: HTTPConnection, token: str | None) -> TokenAccess:
-    """The visitor's conversation for a request or live connection: the token, then the ``Origin`` rule."""
+    """The visitor's conversation for a REST request: the token, then the ``Origin`` rule."""
     access = await resolve_token(api, token)
     require_origin(connection, access.allowed_origins)
+    return access
+
+
+async def authorize_live(api: WidgetApi, token: str | None, origin: str | None) -> TokenAccess:
+    """:func:`authorize` for the live WebSocket, given the ``Origin`` of its upgrade request (read before
+    the connection was accepted; there is no CORS response to mark)."""
+    access = await resolve_token(api, token)
+    if not origin_permitted(access.allowed_origins, origin):
+        raise forbidden_origin()
     return access

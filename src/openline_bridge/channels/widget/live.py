@@ -5,7 +5,12 @@ the ``Origin`` against the token's widget (4403) and the visitor's connection ca
 fan-out, send ``ready`` and the backlog after ``after``, then live events, pings every heartbeat interval,
 and close with 4408 after two silent intervals. Client frames over 4 KiB close with 1009.
 
-:class:`LiveEndpoint` serves the WebSocket; the router only documents the URL and answers a plain GET.
+A live connection lasts as long as the visitor's page and is idle nearly all that time, so everything it
+keeps is paid once per visitor online. The bridge's ASGI entry (:mod:`openline_bridge.server`) therefore
+hands this path's WebSocket scopes straight to :func:`serve`, past the application's middleware, routing
+and dependency layers, none of which serves a purpose here: :func:`serve` speaks raw ASGI and answers
+every failure itself. An idle connection is one coroutine reading the client under the heartbeat deadline
+and one task waiting on the fan-out. The router only documents the URL and answers a plain GET.
 """
 
 from __future__ import annotations
@@ -13,25 +18,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine
 from typing import Any
 
 import orjson
 from fastapi import APIRouter
-from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.types import Receive, Scope, Send
 
-from openline_bridge.channels.widget.auth import authorize
+from openline_bridge.channels.widget.auth import authorize_live
 from openline_bridge.channels.widget.channel import WidgetChannel
-from openline_bridge.channels.widget.context import WidgetApi, get_widget_api
+from openline_bridge.channels.widget.context import WidgetApi
 from openline_bridge.channels.widget.errors import WidgetError, refusal
 from openline_bridge.channels.widget.responses import JsonReply
-from openline_bridge.fanout.base import FanoutError
+from openline_bridge.fanout.base import FanoutError, Subscription
 from openline_bridge.logging import get_logger
 from openline_bridge.store.conversation_events import last_seq
 from openline_bridge.store.visitor_tokens import TokenAccess
 
-__all__ = ["LIVE_PATH", "MAX_CLIENT_FRAME_BYTES", "LiveEndpoint", "router"]
+__all__ = ["LIVE_PATH", "MAX_CLIENT_FRAME_BYTES", "is_live", "router", "serve"]
 
 _log = get_logger(__name__)
 
@@ -52,23 +55,33 @@ class _Refused(Exception):
         super().__init__(f"{close_code} {code}: {message}")
 
 
-class _Connection:
-    """One accepted WebSocket: serialised sends and the time of the last client frame."""
+class _Gone(Exception):
+    """The client closed the connection."""
 
-    def __init__(self, websocket: WebSocket) -> None:
-        self.websocket = websocket
+
+class _Connection:
+    """One accepted WebSocket over raw ASGI: client frames in, JSON frames out, the time of the last client
+    frame, and whether the connection is closed."""
+
+    __slots__ = ("_receive", "_send", "closed", "heard_at")
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
         self.heard_at = time.monotonic()
-        self._lock = asyncio.Lock()
+        self.closed = False
 
     async def send(self, frame: dict[str, Any]) -> None:
-        async with self._lock:
-            await self.websocket.send_text(orjson.dumps(frame).decode("utf-8"))
+        # One ASGI send is one whole WebSocket frame, so the reader's pings and pongs and the stream's
+        # events need no lock between them.
+        await self._send({"type": "websocket.send", "text": orjson.dumps(frame).decode("utf-8")})
 
     async def receive_frame(self) -> dict[str, Any] | None:
         """The next client frame as a JSON object (None if it is not one); raises on disconnect or size."""
-        message = await self.websocket.receive()
+        message = await self._receive()
         if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000))
+            self.closed = True
+            raise _Gone
         raw: str | bytes = message.get("text") or message.get("bytes") or b""
         if len(raw.encode("utf-8") if isinstance(raw, str) else raw) > MAX_CLIENT_FRAME_BYTES:
             raise _Refused(1009)
@@ -79,8 +92,34 @@ class _Connection:
             return None
         return frame if isinstance(frame, dict) else None
 
+    async def close(self, refused: _Refused) -> None:
+        """The error frame (when the refusal has a code), then the close; nothing once closed."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(RuntimeError, OSError):
+            if refused.code is not None:
+                error = {"code": refused.code, "message": refused.message}
+                await self.send({"type": "error", "error": error})
+            await self._send({"type": "websocket.close", "code": refused.close_code})
 
-async def _authenticate(api: WidgetApi, connection: _Connection) -> tuple[TokenAccess, int]:
+    async def end(self, failure: Exception) -> None:
+        """Close as ``failure`` calls for; a client that went away reconnects and catches up by seq.
+        Called in the ``except`` clause that caught ``failure``: an unexpected one is logged with its
+        traceback."""
+        if isinstance(failure, _Refused):
+            await self.close(failure)
+        elif isinstance(failure, FanoutError):
+            # The client reconnects and catches up by seq; nothing is lost (fanout.base).
+            await self.close(_Refused(1011, "internal_error", "live updates were interrupted"))
+        elif not isinstance(failure, (_Gone, RuntimeError, OSError)):
+            _log.exception("widget.live_failed")
+            await self.close(_Refused(1011, "internal_error", "the bridge failed"))
+
+
+async def _authenticate(
+    api: WidgetApi, connection: _Connection, origin: str | None
+) -> tuple[TokenAccess, int]:
     try:
         async with asyncio.timeout(api.auth_timeout_seconds):
             frame = await connection.receive_frame()
@@ -93,7 +132,7 @@ async def _authenticate(api: WidgetApi, connection: _Connection) -> tuple[TokenA
         raise _Refused(4400, "protocol_error", 'the first frame must be {"type": "auth", "token", "after"}')
     assert isinstance(after, int)
     try:
-        return await authorize(api, connection.websocket, token), after
+        return await authorize_live(api, token, origin), after
     except WidgetError as exc:
         raise _Refused(_CLOSE_FOR_CODE.get(exc.code, 4400), exc.code, exc.message) from None
 
@@ -125,45 +164,31 @@ async def _latest_seq(api: WidgetApi, conversation_id: int) -> int:
         return await last_seq(session, conversation_id)
 
 
-async def _stream(api: WidgetApi, connection: _Connection, access: TokenAccess, after: int) -> None:
-    """Subscribe first, then ``ready`` and the backlog, then live events (protocol §7.2)."""
+async def _stream(connection: _Connection, channel: WidgetChannel, subscription: Subscription) -> None:
+    """Live events as the fan-out delivers them. A failure closes the connection, which ends the reader."""
+    try:
+        async for event_text in subscription:
+            await channel.publish(event_text)
+    except Exception as exc:  # every failure ends the connection; end() logs the unexpected ones
+        await connection.end(exc)
+
+
+async def _live(api: WidgetApi, connection: _Connection, access: TokenAccess, after: int) -> None:
+    """Subscribe first, then ``ready`` and the backlog, then live events (protocol §7.2) while reading the
+    client; the first of the two to end ends the other."""
     channel = WidgetChannel(api.relay, access.conversation_id, after, connection.send)
-    try:
-        async with api.fanout.subscribe(access.conversation_id) as subscription:
-            latest = await _latest_seq(api, access.conversation_id)
-            heartbeat = int(api.heartbeat_seconds)
-            await connection.send({"type": "ready", "last_seq": latest, "heartbeat_interval": heartbeat})
-            await channel.catch_up()
-            async for event_text in subscription:
-                await channel.publish(event_text)
-    except FanoutError as exc:
-        # The client reconnects and catches up by seq; nothing is lost (fanout.base).
-        raise _Refused(1011, "internal_error", "live updates were interrupted") from exc
-
-
-async def _first_to_finish(*jobs: Coroutine[Any, Any, None]) -> None:
-    """Run the jobs until one ends; cancel the others; re-raise the first one's exception."""
-    tasks = [asyncio.create_task(job) for job in jobs]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-    for task in done:
-        task.result()
-
-
-async def _close(websocket: WebSocket, refused: _Refused) -> None:
-    if websocket.client_state != WebSocketState.CONNECTED:
-        return
-    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-        if refused.code is not None:
-            error = {"code": refused.code, "message": refused.message}
-            await websocket.send_text(orjson.dumps({"type": "error", "error": error}).decode("utf-8"))
-        await websocket.close(refused.close_code)
+    async with api.fanout.subscribe(access.conversation_id) as subscription:
+        latest = await _latest_seq(api, access.conversation_id)
+        heartbeat = int(api.heartbeat_seconds)
+        await connection.send({"type": "ready", "last_seq": latest, "heartbeat_interval": heartbeat})
+        await channel.catch_up()
+        stream = asyncio.create_task(_stream(connection, channel, subscription))
+        try:
+            await _read_client(api, connection)
+        finally:
+            stream.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stream
 
 
 @router.get(
@@ -179,52 +204,35 @@ async def live_description() -> JsonReply:
     return refusal(WidgetError(426, "upgrade_required", "connect with a WebSocket (protocol §7)"))
 
 
-async def live(websocket: WebSocket) -> None:
-    """The visitor's live connection: authenticate with the first frame, then receive events."""
-    api = get_widget_api(websocket)
-    await websocket.accept()
-    connection = _Connection(websocket)
-    access: TokenAccess | None = None
-    try:
-        access, after = await _authenticate(api, connection)
-        if not api.live_slots.acquire(access.visitor_id, api.limits.live_connections):
-            access = None
-            raise _Refused(4429, "rate_limited", "too many live connections")
-        await _first_to_finish(_read_client(api, connection), _stream(api, connection, access, after))
-    except _Refused as refused:
-        await _close(websocket, refused)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass  # the client went away; it reconnects and catches up by seq
-    except Exception:
-        _log.exception("widget.live_failed")
-        await _close(websocket, _Refused(1011, "internal_error", "the bridge failed"))
-    finally:
-        if access is not None:
-            api.live_slots.release(access.visitor_id)
+def _origin(scope: Scope) -> str | None:
+    origins: list[bytes] = [value for name, value in scope["headers"] if name == b"origin"]
+    return origins[0].decode("latin-1") if origins else None
 
 
-def _route_path(scope: Scope) -> str:
-    """The path the router would match: ``path`` without the ``root_path`` a proxy mounted us under."""
+def is_live(scope: Scope) -> bool:
+    """Whether a connection is the live WebSocket: ``path`` without the ``root_path`` a proxy mounted us
+    under is the live URL."""
+    if scope["type"] != "websocket":
+        return False
     path: str = scope["path"]
     root_path: str = scope.get("root_path", "")
-    return path[len(root_path) :] if root_path and path.startswith(root_path) else path
+    return (path[len(root_path) :] if root_path and path.startswith(root_path) else path) == LIVE_PATH
 
 
-class LiveEndpoint:
-    """ASGI middleware serving the live WebSocket ahead of the application's general stack.
-
-    A live connection lasts as long as the visitor's page and is idle nearly all that time, so every
-    coroutine frame it keeps suspended is paid once per visitor online. The routing, dependency and
-    exception layers a REST request passes through would add about a third to an idle connection's memory, and
-    none of them serves a purpose here: :func:`live` answers every failure itself and the other
-    middleware pass WebSockets through untouched. Install it outermost (``add_middleware`` last).
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and _route_path(scope) == LIVE_PATH:
-            await live(WebSocket(scope, receive, send))
-            return
-        await self.app(scope, receive, send)
+async def serve(api: WidgetApi, scope: Scope, receive: Receive, send: Send) -> None:
+    """The visitor's live connection: authenticate with the first frame, then receive events."""
+    origin = _origin(scope)  # before accepting: the server lets go of the handshake headers then
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    connection = _Connection(receive, send)
+    try:
+        access, after = await _authenticate(api, connection, origin)
+        if not api.live_slots.acquire(access.visitor_id, api.limits.live_connections):
+            raise _Refused(4429, "rate_limited", "too many live connections")
+        try:
+            await _live(api, connection, access, after)
+        finally:
+            api.live_slots.release(access.visitor_id)
+    except Exception as exc:  # every failure ends the connection; end() logs the unexpected ones
+        await connection.end(exc)
