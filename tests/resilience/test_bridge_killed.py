@@ -47,7 +47,7 @@ async def test_kill_9_mid_burst_loses_nothing_and_keeps_order(
             started = time.monotonic()
 
             async def kill_and_restart() -> float:
-                await until_acknowledged(visitors, KILL_AFTER, within=60)
+                await until_acknowledged(visitors, KILL_AFTER, within=120)
                 hold = {"holds": [{"method": SEND, "when": "after", "seconds": 3.0, "count": 1}]}
                 (await control.put("/_sandbox/faults", json=hold)).raise_for_status()
                 await asyncio.sleep(
@@ -60,11 +60,13 @@ async def test_kill_9_mid_burst_loses_nothing_and_keeps_order(
                 return float(at)
 
             killer = asyncio.create_task(kill_and_restart())
-            total = await send_burst(http, visitors, PER_VISITOR, tag=f"kill-{backend}", within=90)
+            # generous: the 100 visitors' client shares two cores with two bridges and two portals under -n 2;
+            # what is asserted is that nothing is lost or doubled, not how fast it goes
+            total = await send_burst(http, visitors, PER_VISITOR, tag=f"kill-{backend}", within=240)
             killed_at = await killer
             sent_in = time.monotonic() - started
             # the dead process's lease expires (30 s); its successor takes its jobs over at once
-            report = await settle(visitors, database_url, control, within=120)
+            report = await settle(visitors, database_url, control, within=180)
             calls = (await control.get("/_sandbox/calls", params={"limit": 10000})).json()["calls"]
         print(
             f"\n[{backend}] kill -9 after {killed_at:.0f} acks; "
