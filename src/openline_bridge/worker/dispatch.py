@@ -207,8 +207,7 @@ class PortalDispatcher:
             if entry.job.id in checked:
                 wave.record(entry.job, checked[entry.job.id])
         # a conversation whose earlier message waits for its history stops here, so order holds
-        to_send = [entry for entry in live if wave.run_of[entry.job.id] not in wave.stopped]
-        to_send = [entry for entry in to_send if entry.job.id not in checked]
+        to_send = [e for e in live if e.job.id not in checked and wave.run_of[e.job.id] not in wave.stopped]
         if to_send:
             async with self._database.transaction() as session:
                 await outbox.mark_maybe_sent(
