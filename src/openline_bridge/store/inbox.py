@@ -169,6 +169,9 @@ async def _finish(
         )
         .values(status=status, processed_at=now, error=error, locked_by=None, locked_until=None)
         .returning(InboxEvent.id)
+        # no loaded InboxEvent needs refreshing (callers hold InboxItem copies), and the ORM's check of the
+        # session for such rows costs more than the statement on the inbox's hot path
+        .execution_options(synchronize_session=False)
     )
     return result.scalar() is not None
 
