@@ -15,6 +15,7 @@ fetched is stored as unavailable and :func:`retry_unavailable_files` tries again
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,6 +91,7 @@ EVENTS_PER_TRANSACTION = 8
 
 Event = MessageAdd | MessageUpdate | MessageDelete | DialogStart | DialogFinish
 Fetched = dict[int, tuple[_Fetched, ...]]  # files of new operator messages, by Bitrix24 message id
+Chats = dict[tuple[int, str], Conversation]  # conversations by (portal id, external chat id)
 
 
 async def process(relay: Relay, files: OperatorFiles, item: InboxItem, owner: str) -> None:
@@ -127,14 +129,31 @@ async def _apply(relay: Relay, files: OperatorFiles, items: Sequence[InboxItem],
             fetched.update(await _download(relay, files, item.portal_id, event))
     try:
         async with relay.notifier.transaction(relay.database) as session:
+            chats = await _chats_of(session, parsed)
             for item, event in parsed:
-                await _apply_one(relay, session, item, owner, event, fetched, now)
+                await _apply_one(relay, session, item, owner, event, chats, fetched, now)
+            applied = [item.id for item, event in parsed if not isinstance(event, str)]
+            if not await inbox.mark_processed_many(session, applied, owner, now):
+                raise ClaimLost(f"one of the inbox events {applied} was reclaimed by another processor")
     except BaseException:
         # the attachments that would have owned them were rolled back: a retry fetches them again
         for stored in (f.stored for files_of in fetched.values() for f in files_of):
             if stored is not None:
                 relay.files.remove(stored.path)
         raise
+
+
+async def _chats_of(session: AsyncSession, parsed: Sequence[tuple[InboxItem, Event | str]]) -> Chats:
+    """The conversations the group's operator messages go to, read in one query per portal."""
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for item, event in parsed:
+        if isinstance(event, MessageAdd):
+            wanted[item.portal_id].update(message.external_chat_id for message in event.messages)
+    chats: Chats = {}
+    for portal_id, chat_ids in wanted.items():
+        found = await conversations.find_by_external_chats(session, portal_id, chat_ids)
+        chats.update(((portal_id, chat_id), conversation) for chat_id, conversation in found.items())
+    return chats
 
 
 def _parse(item: InboxItem) -> Event | str:
@@ -154,6 +173,7 @@ async def _apply_one(
     item: InboxItem,
     owner: str,
     event: Event | str,
+    chats: Chats,
     fetched: Fetched,
     now: datetime,
 ) -> None:
@@ -165,7 +185,7 @@ async def _apply_one(
             raise ClaimLost(f"inbox event {item.id} was reclaimed by another processor")
         return
     if isinstance(event, MessageAdd):
-        await _message_add(relay, session, item.portal_id, event, fetched, now)
+        await _message_add(relay, session, item.portal_id, event, chats, fetched, now)
     elif isinstance(event, MessageUpdate):
         await _message_update(session, item.portal_id, event.messages, now)
     elif isinstance(event, MessageDelete):
@@ -174,8 +194,6 @@ async def _apply_one(
         )
     else:
         await _dialog(session, item.portal_id, event.sessions, opened=isinstance(event, DialogStart), now=now)
-    if not await inbox.mark_processed(session, item.id, owner, now):
-        raise ClaimLost(f"inbox event {item.id} was reclaimed by another processor")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -183,10 +201,16 @@ async def _apply_one(
 
 
 async def _message_add(
-    relay: Relay, session: AsyncSession, portal_id: int, event: MessageAdd, fetched: Fetched, now: datetime
+    relay: Relay,
+    session: AsyncSession,
+    portal_id: int,
+    event: MessageAdd,
+    chats: Chats,
+    fetched: Fetched,
+    now: datetime,
 ) -> None:
     for message in event.messages:
-        conversation = await conversations.find_by_external_chat(session, portal_id, message.external_chat_id)
+        conversation = chats.get((portal_id, message.external_chat_id))
         if conversation is None:
             _log.warning("relay.unknown_chat", portal_id=portal_id, chat_id=message.external_chat_id)
             continue

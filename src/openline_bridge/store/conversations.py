@@ -19,6 +19,7 @@ __all__ = [
     "MessageAuthor",
     "advance_read_seq",
     "find_by_external_chat",
+    "find_by_external_chats",
     "get",
     "get_or_create",
     "lock_for_visitor_messages",
@@ -75,6 +76,20 @@ async def find_by_external_chat(
         .where(Line.portal_id == portal_id, Conversation.external_chat_id == external_chat_id)
     )
     return found
+
+
+async def find_by_external_chats(
+    session: AsyncSession, portal_id: int, external_chat_ids: Collection[str]
+) -> dict[str, Conversation]:
+    """:func:`find_by_external_chat` for many chats at once, by ``external_chat_id`` (unknown ones absent)."""
+    if not external_chat_ids:
+        return {}
+    rows = await session.scalars(
+        select(Conversation)
+        .join(Line, Line.id == Conversation.line_id)
+        .where(Line.portal_id == portal_id, Conversation.external_chat_id.in_(list(external_chat_ids)))
+    )
+    return {conversation.external_chat_id: conversation for conversation in rows}
 
 
 async def record_bitrix_ids(

@@ -21,6 +21,7 @@ __all__ = [
     "claim",
     "mark_failed",
     "mark_processed",
+    "mark_processed_many",
     "record",
     "record_many",
 ]
@@ -158,12 +159,18 @@ async def claim(
 
 
 async def _finish(
-    session: AsyncSession, event_id: int, owner: str, status: InboxStatus, now: datetime, error: str | None
+    session: AsyncSession,
+    event_ids: Sequence[int],
+    owner: str,
+    status: InboxStatus,
+    now: datetime,
+    error: str | None,
 ) -> bool:
+    """Finish claimed events; False unless ``owner`` still held every one of them."""
     result = await session.execute(
         update(InboxEvent)
         .where(
-            InboxEvent.id == event_id,
+            InboxEvent.id.in_(event_ids),
             InboxEvent.status == InboxStatus.PROCESSING,
             InboxEvent.locked_by == owner,
         )
@@ -173,17 +180,24 @@ async def _finish(
         # session for such rows costs more than the statement on the inbox's hot path
         .execution_options(synchronize_session=False)
     )
-    return result.scalar() is not None
+    return len(result.all()) == len(set(event_ids))
 
 
 async def mark_processed(session: AsyncSession, event_id: int, owner: str, now: datetime) -> bool:
     """Finish a claimed event; False if ``owner`` no longer holds its claim (someone else reclaimed it)."""
-    return await _finish(session, event_id, owner, InboxStatus.PROCESSED, now, None)
+    return await _finish(session, [event_id], owner, InboxStatus.PROCESSED, now, None)
+
+
+async def mark_processed_many(
+    session: AsyncSession, event_ids: Sequence[int], owner: str, now: datetime
+) -> bool:
+    """Finish several claimed events in one statement; False if ``owner`` no longer holds every claim."""
+    return not event_ids or await _finish(session, event_ids, owner, InboxStatus.PROCESSED, now, None)
 
 
 async def mark_failed(session: AsyncSession, event_id: int, owner: str, error: str, now: datetime) -> bool:
     """Give up on a claimed event with the reason; False if ``owner`` no longer holds its claim."""
-    return await _finish(session, event_id, owner, InboxStatus.FAILED, now, error)
+    return await _finish(session, [event_id], owner, InboxStatus.FAILED, now, error)
 
 
 async def abandon_pending(session: AsyncSession, portal_id: int, reason: str, now: datetime) -> int:
