@@ -13,14 +13,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import asyncpg
 import orjson
 from sqlalchemy import text
 
-from _portal import APP_TOKEN, offline_install
+from _portal import offline_install
+from _portal import operator_message_event as portal_event
 from _proc import BIN, child, wait_http
 from openline_bridge.crypto import SecretBox
 from openline_bridge.store import lines, portals, widgets
@@ -151,27 +151,8 @@ async def open_sessions(
 
 
 def operator_message_event(chat_id: str, message_id: int) -> str:
-    """``ONIMCONNECTORMESSAGEADD`` for one operator message, form-encoded as Bitrix24 posts it."""
-    prefix = "data[MESSAGES][0]"
-    return urlencode(
-        {
-            "event": "ONIMCONNECTORMESSAGEADD",
-            "event_handler_id": "7",
-            "data[CONNECTOR]": "openline_bridge",
-            "data[LINE]": "1",
-            f"{prefix}[im][chat_id]": "1807",
-            f"{prefix}[im][message_id]": str(message_id),
-            f"{prefix}[message][user_id]": "27",
-            f"{prefix}[message][text]": f"[b]Klaus Weber:[/b][br] Order [b]#{message_id}[/b] has shipped",
-            f"{prefix}[chat][id]": chat_id,
-            "ts": str(int(time.time())),
-            "auth[domain]": DOMAIN,
-            "auth[member_id]": MEMBER_ID,
-            "auth[application_token]": APP_TOKEN,
-            "auth[access_token]": "user-token",
-            "auth[client_endpoint]": f"https://{DOMAIN}/rest/",
-        }
-    )
+    """``ONIMCONNECTORMESSAGEADD`` for one operator message to the benchmark's portal."""
+    return portal_event(MEMBER_ID, DOMAIN, chat_id, message_id)
 
 
 OnEvent = Callable[[int, dict[str, Any]], None]

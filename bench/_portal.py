@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from openline_bridge.store.portals import PortalInstall
 
@@ -23,4 +25,29 @@ def offline_install(member_id: str, domain: str, now: datetime) -> PortalInstall
         application_token=APP_TOKEN,
         scope="imopenlines,imconnector,im",
         installed_by_bitrix_user_id=1,
+    )
+
+
+def operator_message_event(member_id: str, domain: str, chat_id: str, message_id: int) -> str:
+    """``ONIMCONNECTORMESSAGEADD`` for one operator message to the portal of :func:`offline_install`,
+    form-encoded as Bitrix24 posts it (contract §7.3)."""
+    prefix = "data[MESSAGES][0]"
+    return urlencode(
+        {
+            "event": "ONIMCONNECTORMESSAGEADD",
+            "event_handler_id": "7",
+            "data[CONNECTOR]": "openline_bridge",
+            "data[LINE]": "1",
+            f"{prefix}[im][chat_id]": "1807",
+            f"{prefix}[im][message_id]": str(message_id),
+            f"{prefix}[message][user_id]": "27",
+            f"{prefix}[message][text]": f"[b]Klaus Weber:[/b][br] Order [b]#{message_id}[/b] has shipped",
+            f"{prefix}[chat][id]": chat_id,
+            "ts": str(int(time.time())),
+            "auth[domain]": domain,
+            "auth[member_id]": member_id,
+            "auth[application_token]": APP_TOKEN,
+            "auth[access_token]": "user-token",
+            "auth[client_endpoint]": f"https://{domain}/rest/",
+        }
     )

@@ -24,7 +24,6 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import asyncpg
 import httpx
@@ -33,7 +32,7 @@ import uvicorn
 from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _portal import APP_TOKEN, offline_install
+from _portal import offline_install, operator_message_event
 from _proc import machine, percentile
 from openline_bridge.bitrix24.client import Bitrix24Client
 from openline_bridge.bitrix24.ratelimit import RateLimit, build_limiter
@@ -105,27 +104,8 @@ async def setup_chat(database: Database, box: SecretBox) -> str:
 
 
 def wire_body(chat_id: str, message_id: int) -> str:
-    """``ONIMCONNECTORMESSAGEADD`` as Bitrix24 posts it (contract §7.3 form encoding)."""
-    prefix = "data[MESSAGES][0]"
-    return urlencode(
-        {
-            "event": "ONIMCONNECTORMESSAGEADD",
-            "event_handler_id": "7",
-            "data[CONNECTOR]": "openline_bridge",
-            "data[LINE]": "1",
-            f"{prefix}[im][chat_id]": "1807",
-            f"{prefix}[im][message_id]": str(message_id),
-            f"{prefix}[message][user_id]": "27",
-            f"{prefix}[message][text]": f"[b]Klaus Weber:[/b][br] Order [b]#{message_id}[/b] has shipped",
-            f"{prefix}[chat][id]": chat_id,
-            "ts": str(int(time.time())),
-            "auth[domain]": DOMAIN,
-            "auth[member_id]": MEMBER_ID,
-            "auth[application_token]": APP_TOKEN,
-            "auth[access_token]": "user-token",
-            "auth[client_endpoint]": f"https://{DOMAIN}/rest/",
-        }
-    )
+    """``ONIMCONNECTORMESSAGEADD`` as Bitrix24 posts it, to the benchmark's portal."""
+    return operator_message_event(MEMBER_ID, DOMAIN, chat_id, message_id)
 
 
 async def run(count: int, database_url: str | None, redis_url: str | None) -> None:
