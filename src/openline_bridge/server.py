@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from openline_bridge.channels.widget import live
-from openline_bridge.web.websocket import LeanWebSocketProtocol
+from openline_bridge.web.websocket import websocket_protocol
 
 __all__ = ["BridgeEntry", "server_config"]
 
@@ -64,7 +64,7 @@ def server_config(app: FastAPI, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
         BridgeEntry(app, trusted),
         proxy_headers=False,  # applied by BridgeEntry
-        ws=LeanWebSocketProtocol,
+        ws=websocket_protocol(),
         # Live frames are small JSON; a deflate context costs each browser connection about 40 KB for
         # the connection's whole life, more than the rest of an idle connection together.
         ws_per_message_deflate=False,

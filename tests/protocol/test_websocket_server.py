@@ -27,14 +27,20 @@ from websockets.exceptions import ConnectionClosed
 
 from openline_bridge.channels.widget import live
 from openline_bridge.server import BridgeEntry, server_config
-from openline_bridge.web.websocket import LeanWebSocketProtocol
+from openline_bridge.web.websocket import VERIFIED_VERSIONS, LeanWebSocketProtocol, websocket_protocol
 
 WAIT = 5.0
 
 
 def test_the_pinned_versions_whose_internals_the_protocol_relies_on() -> None:
     # On an upgrade: re-check every attribute and call web/websocket.py depends on, then move the pins.
-    assert (version("uvicorn"), version("websockets")) == ("0.54.0", "17.4")
+    assert {name: version(name) for name in VERIFIED_VERSIONS} == VERIFIED_VERSIONS
+    assert websocket_protocol() is LeanWebSocketProtocol
+
+
+def test_other_releases_get_uvicorns_own_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(VERIFIED_VERSIONS, "uvicorn", "0.0.1")
+    assert websocket_protocol() == "websockets-sansio"
 
 
 def test_uvicorn_uses_only_what_the_replacements_implement() -> None:

@@ -13,18 +13,23 @@ them. Framing, the closing handshake and keepalive pings stay uvicorn's and webs
 This relies on uvicorn's and websockets' internals (the protocol's ``queue``, ``writable``, ``request``,
 ``response`` and ``scope`` attributes and the methods it calls on them), which is acceptable only because
 both are pinned in requirements/constraints.txt; tests/protocol/test_websocket_server.py fails when the
-pinned versions or those internals change.
+pinned versions or those internals change. :func:`websocket_protocol` falls back to uvicorn's own protocol
+when the bridge is installed beside other versions (without the constraints file).
 """
 
 from __future__ import annotations
 
 import asyncio
+from importlib.metadata import version
 from typing import Any
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-__all__ = ["ConcurrentReceiveError", "LeanWebSocketProtocol"]
+__all__ = ["VERIFIED_VERSIONS", "ConcurrentReceiveError", "LeanWebSocketProtocol", "websocket_protocol"]
+
+# the releases whose internals LeanWebSocketProtocol was written and tested against
+VERIFIED_VERSIONS = {"uvicorn": "0.54.0", "websockets": "17.4"}
 
 
 class ConcurrentReceiveError(RuntimeError):
@@ -112,3 +117,11 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.request.headers.clear()
         self.response.headers.clear()
         self.scope["headers"] = []
+
+
+def websocket_protocol() -> type[WebSocketsSansIOProtocol] | str:
+    """:class:`LeanWebSocketProtocol` beside the verified uvicorn and websockets releases, otherwise
+    uvicorn's own websockets-sansio protocol (correct everywhere, heavier per idle connection)."""
+    if all(version(package) == release for package, release in VERIFIED_VERSIONS.items()):
+        return LeanWebSocketProtocol
+    return "websockets-sansio"
