@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import resource
 import secrets
 import time
@@ -21,7 +20,7 @@ from sqlalchemy import text
 
 from _portal import offline_install
 from _portal import operator_message_event as portal_event
-from _proc import BIN, child, wait_http
+from _proc import BIN, child, offline_bridge_env, wait_http
 from openline_bridge.crypto import SecretBox
 from openline_bridge.store import lines, portals, widgets
 from openline_bridge.store.database import Database
@@ -101,19 +100,7 @@ async def external_chat_ids(database_url: str) -> dict[int, str]:
 def bridge(tmp: Path, port: int, database_url: str, redis_url: str | None = None) -> Iterator[int]:
     """``openline-bridge serve`` on ``port`` over the prepared database, the outbox worker and the health
     check off (the portal is not reachable, and no traffic may leave loopback). Yields its pid."""
-    env = {
-        **os.environ,
-        "OLB_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "OLB_PORT": str(port),
-        "OLB_SECRET_KEY": SECRET,
-        "OLB_B24_CLIENT_ID": "local.bench",
-        "OLB_B24_CLIENT_SECRET": "bench-client-secret",
-        "OLB_DATA_DIR": str(tmp),
-        "OLB_DATABASE_URL": database_url.replace("sqlite+aiosqlite:", "sqlite:"),
-        "OLB_SERVE_WORKER": "false",
-        "OLB_HEALTH_CHECK_INTERVAL": "86400",
-        "OLB_LOG_LEVEL": "warning",
-    }
+    env = offline_bridge_env(tmp, port, database_url, SECRET)
     if redis_url is not None:
         env["OLB_REDIS_URL"] = redis_url
     with child([str(BIN / "openline-bridge"), "serve"], env, tmp / "bridge.log", stop_timeout=30) as proc:

@@ -14,7 +14,17 @@ sys.path.insert(0, str(ROOT))  # tools/ holds the process helpers the demo share
 
 from tools.procs import child, free_port, wait_http  # noqa: E402
 
-__all__ = ["BIN", "ROOT", "child", "free_port", "machine", "percentile", "sandbox", "wait_http"]
+__all__ = [
+    "BIN",
+    "ROOT",
+    "child",
+    "free_port",
+    "machine",
+    "offline_bridge_env",
+    "percentile",
+    "sandbox",
+    "wait_http",
+]
 
 
 @contextlib.contextmanager
@@ -26,6 +36,24 @@ def sandbox(*extra: str) -> Iterator[str]:
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/_sandbox/openapi.json")
         yield base
+
+
+def offline_bridge_env(tmp: Path, port: int, database_url: str, secret_key: str) -> dict[str, str]:
+    """The environment of ``openline-bridge serve`` on ``port`` over a prepared database whose portal is
+    not reachable: the outbox worker and the health check are off, so no traffic leaves loopback."""
+    return {
+        **os.environ,
+        "OLB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "OLB_PORT": str(port),
+        "OLB_SECRET_KEY": secret_key,
+        "OLB_B24_CLIENT_ID": "local.bench",
+        "OLB_B24_CLIENT_SECRET": "bench-client-secret",
+        "OLB_DATA_DIR": str(tmp),
+        "OLB_DATABASE_URL": database_url.replace("sqlite+aiosqlite:", "sqlite:"),
+        "OLB_SERVE_WORKER": "false",
+        "OLB_HEALTH_CHECK_INTERVAL": "86400",
+        "OLB_LOG_LEVEL": "warning",
+    }
 
 
 def percentile(values: list[float], pct: float) -> float:

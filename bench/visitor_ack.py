@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _portal import offline_install
-from _proc import BIN, free_port, machine, percentile, wait_http
+from _proc import BIN, free_port, machine, offline_bridge_env, percentile, wait_http
 from openline_bridge.crypto import SecretBox
 from openline_bridge.store import lines, portals, widgets
 from openline_bridge.store.database import Database
@@ -62,19 +61,7 @@ async def prepare(database_path: Path) -> str:
 
 def start_bridge(tmp: Path, port: int) -> subprocess.Popen[bytes]:
     """``openline-bridge serve`` on ``port`` over the prepared database."""
-    env = {
-        **os.environ,
-        "OLB_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "OLB_PORT": str(port),
-        "OLB_SECRET_KEY": SECRET,
-        "OLB_B24_CLIENT_ID": "local.bench",
-        "OLB_B24_CLIENT_SECRET": "bench-client-secret",
-        "OLB_DATA_DIR": str(tmp),
-        "OLB_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-        "OLB_SERVE_WORKER": "false",
-        "OLB_HEALTH_CHECK_INTERVAL": "86400",
-        "OLB_LOG_LEVEL": "warning",
-    }
+    env = offline_bridge_env(tmp, port, f"sqlite:///{tmp / 'bench.db'}", SECRET)
     log = (tmp / "bridge.log").open("wb")
     return subprocess.Popen([str(BIN / "openline-bridge"), "serve"], env=env, stdout=log, stderr=log)
 
