@@ -26,9 +26,10 @@ from openline_bridge.logging import get_logger
 from openline_bridge.relay.wiring import Messaging, build_messaging
 from openline_bridge.services import Services
 from openline_bridge.settings import Settings
-from openline_bridge.web import events, health, install
+from openline_bridge.web import health, install
+from openline_bridge.web.direct import DirectRoutes, document
 from openline_bridge.web.errors import install_error_handlers
-from openline_bridge.web.events import EVENTS_BODY_LIMIT
+from openline_bridge.web.events import EVENTS_BODY_LIMIT, EVENTS_ROUTE
 from openline_bridge.web.middleware import AccessLog, BodyLimit
 from openline_bridge.worker.service import build_worker
 
@@ -106,7 +107,10 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limits=_BODY_LIMITS)
     app.add_middleware(AccessLog)
-    for module in (health, events, install, placement, app_page, files_route):
+    for module in (health, install, placement, app_page, files_route):
         app.include_router(module.router)
     widget.include_routes(app)
+    # the two busiest routes, which server.BridgeEntry serves ahead of the application (web.direct)
+    app.state.direct_routes = DirectRoutes(app, [EVENTS_ROUTE, widget.POST_MESSAGE_ROUTE])
+    document(app, app.state.direct_routes)
     return app

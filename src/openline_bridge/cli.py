@@ -13,7 +13,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 import uvloop
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -22,7 +21,7 @@ from openline_bridge.app import create_app
 from openline_bridge.errors import BridgeError, ConfigError
 from openline_bridge.health import PortalHealth, check_all
 from openline_bridge.logging import configure_logging, get_logger
-from openline_bridge.server import server_config
+from openline_bridge.server import BridgeServer, server_config
 from openline_bridge.services import Services
 from openline_bridge.settings import Settings, load_settings
 from openline_bridge.store.database import Database
@@ -126,7 +125,7 @@ async def serve(settings: Settings) -> int:
         log_config=None,  # keep configure_logging's handler
         server_header=False,
     )
-    server = uvicorn.Server(config)
+    server = BridgeServer(config)
     await server.serve()
     return 0 if server.started else EXIT_FAILURE
 

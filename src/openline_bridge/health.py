@@ -110,7 +110,7 @@ async def check_portal(services: Services, portal: PortalRecord) -> PortalHealth
     except Bitrix24Error as exc:
         problems.append(Problem("bindings", exc.code, str(exc)))
     line_results: list[LineHealth] = []
-    async with services.database.transaction() as session:
+    async with services.database.read() as session:
         known = await lines.list_for_portal(session, portal.id)
     for line in known:
         if not line.connect_desired:
@@ -164,7 +164,7 @@ async def _finish(services: Services, portal: PortalRecord, health: PortalHealth
 
 async def check_all(services: Services, *, due_before: datetime | None = None) -> list[PortalHealth]:
     """Check every active portal (only those last checked before ``due_before``, when given)."""
-    async with services.database.transaction() as session:
+    async with services.database.read() as session:
         active = await portals.list_active(session)
     results = []
     for portal in active:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from redis.asyncio import Redis
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from openline_bridge.bitrix24.client import Bitrix24Client
 from openline_bridge.bitrix24.ratelimit import PortalRateLimiter, RateLimit, build_limiter
@@ -132,7 +132,7 @@ class Services:
         await self.database.dispose()
 
 
-def get_services(request: Request) -> Services:
+def get_services(request: HTTPConnection) -> Services:
     """The process's :class:`Services` (a FastAPI dependency: ``Depends(get_services)``)."""
     services: Services = request.app.state.services
     return services

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import func, select
+from starlette.types import ASGIApp
 
 from openline_bridge.fanout.memory import MemoryFanout
 from openline_bridge.ids import new_token, token_hash
@@ -135,7 +135,7 @@ async def collected(fanout: MemoryFanout, chat: Chat) -> AsyncIterator[list[str]
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
+async def serve(app: ASGIApp) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn on a free loopback port in this event loop; yields its base URL."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

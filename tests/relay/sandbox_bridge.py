@@ -38,6 +38,7 @@ from openline_bridge.relay.downloads import OperatorFiles
 from openline_bridge.relay.files import FileSigner, FileStore
 from openline_bridge.relay.inbox_consumer import MessagingInbox
 from openline_bridge.relay.notify import Notifier
+from openline_bridge.server import BridgeEntry
 from openline_bridge.services import Services
 from openline_bridge.settings import Settings
 from openline_bridge.store import portals
@@ -45,6 +46,7 @@ from openline_bridge.store.database import Database
 from openline_bridge.store.tokens import DatabaseTokenStore
 from openline_bridge.store.types import utc_now
 from openline_bridge.web import events
+from openline_bridge.web.direct import DirectRoutes
 from openline_bridge.web.errors import install_error_handlers
 
 CONNECTOR = "olbrelaytest"
@@ -133,12 +135,12 @@ async def sandbox_bridge(
     messaging_wakeup = asyncio.Event()
     services._intake = EventIntake(database, box, on_recorded=lambda _names: messaging_wakeup.set())
     install_error_handlers(app)
-    app.include_router(events.router)
+    app.state.direct_routes = DirectRoutes(app, [events.EVENTS_ROUTE])
     async with (
         client,
         httpx.AsyncClient(base_url=f"{sandbox.base_url}/_sandbox", timeout=10) as control,
         httpx.AsyncClient() as http,
-        serve(app) as receiver,
+        serve(BridgeEntry(app, "127.0.0.1")) as receiver,
     ):
         caller = client.for_portal(record.member_id)
         await methods.register(

@@ -222,9 +222,7 @@ async def test_message_for_an_unknown_chat_is_skipped(relay: Relay, files: Opera
 async def test_system_message_without_author(relay: Relay, files: OperatorFiles, chat: Chat) -> None:
     await apply(relay, files, chat, message_add(chat, 900, "Session closed", user_id="0"), "sys")
     async with relay.database.transaction() as session:
-        stored = await session.scalar(
-            select(Message).where(Message.bitrix_message_id == 900)
-        )
+        stored = await session.scalar(select(Message).where(Message.bitrix_message_id == 900))
     assert stored is not None and stored.direction.value == "system" and stored.author_name is None
 
 
@@ -257,9 +255,7 @@ async def _record_all(relay: Relay, chat: Chat, payloads: list[tuple[str, dict[s
     return ids
 
 
-async def test_a_batch_is_applied_in_order(
-    relay: Relay, files: OperatorFiles, chat: Chat
-) -> None:
+async def test_a_batch_is_applied_in_order(relay: Relay, files: OperatorFiles, chat: Chat) -> None:
     malformed = message_add(chat, 3, "x")
     del malformed["data"]["MESSAGES"][0]["im"]
     ids = await _record_all(

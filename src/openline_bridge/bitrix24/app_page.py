@@ -133,7 +133,7 @@ async def app_page(request: Request) -> Response:
 
 async def _overview(services: Services, frame: FrameFields, language: Language) -> Response:
     portal = await verify_frame(services.database, services.secret_box, frame)
-    async with services.database.transaction() as session:
+    async with services.database.read() as session:
         known_lines = await lines.list_for_portal(session, portal.id)
         line_widgets = await widgets.list_for_portal(session, portal.id)
         counts = await outbox.count_by_status(session, portal.id)

@@ -85,6 +85,9 @@ async def reserve_seqs(session: AsyncSession, counts: Mapping[int, int], now: da
     return {conversation_id: last[conversation_id] - count + 1 for conversation_id, count in counts.items()}
 
 
+_INSERT_EVENTS = insert(table_of(ConversationEvent))
+
+
 async def record_events(session: AsyncSession, events: Sequence[AppendedEvent]) -> None:
     """Store events whose ``seq`` was taken with :func:`reserve_seqs`, in one statement."""
     for event in events:
@@ -92,7 +95,7 @@ async def record_events(session: AsyncSession, events: Sequence[AppendedEvent]) 
     if not events:
         return
     await session.execute(
-        insert(table_of(ConversationEvent)),
+        _INSERT_EVENTS,
         [
             {
                 "conversation_id": event.conversation_id,

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.errors import NotFoundError
@@ -165,6 +165,23 @@ class MessageAuthor:
     visitor_name: str | None
 
 
+def _lock_for_visitor_messages() -> Select[int, int, str | None]:
+    conversation, line, visitor = table_of(Conversation), table_of(Line), table_of(Visitor)
+    return (
+        select(conversation.c.id, line.c.portal_id, visitor.c.name)
+        .select_from(conversation)
+        .join(line, conversation.c.line_id == line.c.id)
+        .join(visitor, conversation.c.visitor_id == visitor.c.id)
+        .where(conversation.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(conversation.c.id)  # one locking order for every process: no deadlock between them
+        .with_for_update(of=conversation)
+    )
+
+
+# Built once, as the other statements of the visitor message batch (building one cost as much as running it)
+_LOCK_FOR_VISITOR_MESSAGES = _lock_for_visitor_messages()
+
+
 async def lock_for_visitor_messages(
     session: AsyncSession, conversation_ids: Collection[int]
 ) -> dict[int, MessageAuthor]:
@@ -176,16 +193,7 @@ async def lock_for_visitor_messages(
     """
     if not conversation_ids:
         return {}
-    conversation, line, visitor = table_of(Conversation), table_of(Line), table_of(Visitor)
-    rows = await session.execute(
-        select(conversation.c.id, line.c.portal_id, visitor.c.name)
-        .select_from(conversation)
-        .join(line, conversation.c.line_id == line.c.id)
-        .join(visitor, conversation.c.visitor_id == visitor.c.id)
-        .where(conversation.c.id.in_(list(conversation_ids)))
-        .order_by(conversation.c.id)  # one locking order for every process: no deadlock between them
-        .with_for_update(of=conversation)
-    )
+    rows = await session.execute(_LOCK_FOR_VISITOR_MESSAGES, {"ids": list(conversation_ids)})
     return {conversation_id: MessageAuthor(portal_id, name) for conversation_id, portal_id, name in rows}
 
 

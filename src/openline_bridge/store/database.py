@@ -1,9 +1,10 @@
 """The database handle: one async engine, its session factory, and the dialect settings that matter.
 
-SQLite runs in WAL mode with a busy timeout and foreign keys on, and every transaction starts with
-``BEGIN IMMEDIATE``: the write lock is taken up front, so two writers queue on ``busy_timeout`` instead of
-one failing with "database is locked" when it upgrades a read lock. Only :meth:`Database.read`, for
-queries, begins without a lock. PostgreSQL uses asyncpg.
+SQLite runs in WAL mode with a busy timeout and foreign keys on (connections of
+:mod:`~openline_bridge.store.sqlite_driver`), and every transaction starts with ``BEGIN IMMEDIATE``: the
+write lock is taken up front, so two writers queue on ``busy_timeout`` instead of one failing with
+"database is locked" when it upgrades a read lock. Only :meth:`Database.read`, for queries, begins
+without a lock. PostgreSQL uses asyncpg.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from openline_bridge.errors import StorageError
+from openline_bridge.store.sqlite_driver import BEGIN_WRITE, SqliteConnector
 
 __all__ = ["Database", "storage_errors"]
 
@@ -27,23 +29,12 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 _READ_ONLY = "openline_bridge_read_only"  # a connection execution option: see Database.read
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, emit BEGIN (so the "begin" hook below decides its kind).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
+def _begin_sqlite_by_kind(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # A reader takes no lock up front: in WAL mode it reads the last commit while a writer works.
         read_only = connection.get_execution_options().get(_READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if read_only else BEGIN_WRITE)
 
 
 @contextmanager
@@ -60,8 +51,9 @@ def storage_errors() -> Iterator[None]:
 class Database:
     """An async engine plus session factory; create with :meth:`connect`, close with :meth:`dispose`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sqlite_connector: SqliteConnector | None = None) -> None:
         self.engine = engine
+        self._sqlite_connector = sqlite_connector
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         # SQLite has one writer at a time and every transaction here writes (BEGIN IMMEDIATE). Queueing
         # this process's transactions on a lock hands the write lock over at once, in arrival order;
@@ -72,17 +64,18 @@ class Database:
     def connect(cls, url: str, *, postgres_search_path: str | None = None) -> Database:
         """Open (lazily) the database at ``url``; ``postgres_search_path`` isolates a PostgreSQL schema."""
         parsed = make_url(url)
-        connect_args: dict[str, Any] = {}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        elif postgres_search_path is not None:
+            # A SQLite file cannot drop a connection; pinging it would add a round trip to every transaction.
+            connector = SqliteConnector(parsed.database or ":memory:", busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+            engine = create_async_engine(parsed, async_creator=connector, pool_pre_ping=False)
+            _begin_sqlite_by_kind(engine)
+            return cls(engine, connector)
+        connect_args: dict[str, Any] = {}
+        if postgres_search_path is not None:
             connect_args["server_settings"] = {"search_path": postgres_search_path}
-        # A SQLite file cannot drop a connection; pinging it would add a round trip to every transaction.
-        sqlite = parsed.get_backend_name() == "sqlite"
-        engine = create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=not sqlite)
-        if sqlite:
-            _configure_sqlite(engine)
+        engine = create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
         return cls(engine)
 
     @property
@@ -128,3 +121,5 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self._sqlite_connector is not None:
+            self._sqlite_connector.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.errors import NotFoundError
@@ -58,6 +58,16 @@ async def get_in_conversation(session: AsyncSession, conversation_id: int, messa
     return found
 
 
+# The keys' conversations and ids, each an IN list, so one statement serves every batch: it searches the
+# (conversation_id, client_message_id) index (a row-value IN made SQLite scan the whole index) and may match a
+# few pairs that were not asked for, which the caller's filter drops. Built once: building it cost as much as
+# running it.
+_BY_CLIENT_IDS = select(Message).where(
+    Message.conversation_id.in_(bindparam("conversations", expanding=True)),
+    Message.client_message_id.in_(bindparam("client_ids", expanding=True)),
+)
+
+
 async def find_by_client_ids(
     session: AsyncSession, keys: Collection[tuple[int, str]]
 ) -> dict[tuple[int, str], Message]:
@@ -65,9 +75,14 @@ async def find_by_client_ids(
     if not keys:
         return {}
     rows = await session.scalars(
-        select(Message).where(tuple_(Message.conversation_id, Message.client_message_id).in_(list(keys)))
+        _BY_CLIENT_IDS,
+        {
+            "conversations": list({conversation_id for conversation_id, _ in keys}),
+            "client_ids": list({client_message_id for _, client_message_id in keys}),
+        },
     )
-    return {(row.conversation_id, row.client_message_id or ""): row for row in rows}
+    wanted = set(keys)
+    return {key: row for row in rows if (key := (row.conversation_id, row.client_message_id or "")) in wanted}
 
 
 async def find_by_bitrix_id(session: AsyncSession, portal_id: int, bitrix_message_id: int) -> Message | None:
@@ -104,6 +119,9 @@ class NewVisitorMessage:
     created_seq: int
 
 
+_INSERT_MESSAGES = insert(Message).returning(Message)
+
+
 async def insert_visitor_messages(
     session: AsyncSession, new: Sequence[NewVisitorMessage], now: datetime
 ) -> dict[tuple[int, str], Message]:
@@ -115,7 +133,7 @@ async def insert_visitor_messages(
     if not new:
         return {}
     rows = await session.scalars(
-        insert(Message).returning(Message),
+        _INSERT_MESSAGES,
         [
             {
                 "portal_id": message.portal_id,

@@ -121,15 +121,25 @@ class NewJob:
     ordering_key: str | None = None
 
 
+_NEW_JOBS: dict[str, Any] = {}  # by dialect: built once (building one cost as much as running it)
+
+
+def _new_jobs_statement(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _NEW_JOBS:
+        table = table_of(OutboxJob)
+        _NEW_JOBS[dialect] = insert_on_conflict(session, table).on_conflict_do_nothing(
+            index_elements=[table.c.portal_id, table.c.idempotency_key]
+        )
+    return _NEW_JOBS[dialect]
+
+
 async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob], now: datetime) -> None:
     """Add jobs in the caller's transaction, in one statement; a (portal, key) already taken is kept."""
     if not jobs:
         return
-    table = table_of(OutboxJob)
     await session.execute(
-        insert_on_conflict(session, table).on_conflict_do_nothing(
-            index_elements=[table.c.portal_id, table.c.idempotency_key]
-        ),
+        _new_jobs_statement(session),
         [
             {
                 "portal_id": job.portal_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.store.models import Conversation, Visitor, VisitorToken, Widget
@@ -46,24 +46,30 @@ async def find_visitor(session: AsyncSession, token_hash: str) -> Visitor | None
     return found
 
 
-async def find_access(session: AsyncSession, token_hash: str) -> TokenAccess | None:
-    """The visitor, widget and conversation of a token, or None for an unknown token."""
-    # Core tables: this runs for every request whose token is not cached (table_of explains why).
+def _access_query() -> Select[int, int, int, int, list[str]]:
     token, visitor, widget = table_of(VisitorToken), table_of(Visitor), table_of(Widget)
     conversation = table_of(Conversation)
-    row = (
-        await session.execute(
-            select(visitor.c.id, widget.c.id, widget.c.line_id, conversation.c.id, widget.c.allowed_origins)
-            .select_from(token)
-            .join(visitor, visitor.c.id == token.c.visitor_id)
-            .join(widget, widget.c.id == visitor.c.widget_id)
-            .join(
-                conversation,
-                and_(conversation.c.visitor_id == visitor.c.id, conversation.c.line_id == widget.c.line_id),
-            )
-            .where(token.c.token_hash == token_hash)
+    return (
+        select(visitor.c.id, widget.c.id, widget.c.line_id, conversation.c.id, widget.c.allowed_origins)
+        .select_from(token)
+        .join(visitor, visitor.c.id == token.c.visitor_id)
+        .join(widget, widget.c.id == visitor.c.widget_id)
+        .join(
+            conversation,
+            and_(conversation.c.visitor_id == visitor.c.id, conversation.c.line_id == widget.c.line_id),
         )
-    ).one_or_none()
+        .where(token.c.token_hash == bindparam("token_hash"))
+    )
+
+
+# Built once: this runs for every request whose token is not cached, and building a statement of four
+# tables cost more than running it (see store.statements).
+_ACCESS = _access_query()
+
+
+async def find_access(session: AsyncSession, token_hash: str) -> TokenAccess | None:
+    """The visitor, widget and conversation of a token, or None for an unknown token."""
+    row = (await session.execute(_ACCESS, {"token_hash": token_hash})).one_or_none()
     if row is None:
         return None
     visitor_id, widget_id, line_id, conversation_id, origins = row

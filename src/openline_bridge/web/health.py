@@ -35,7 +35,7 @@ async def readyz(request: Request) -> JSONResponse:
     """The database answers; every active portal with the outcome of its last health check."""
     services = get_services(request)
     try:
-        async with services.database.transaction() as session:
+        async with services.database.read() as session:
             await session.execute(text("SELECT 1"))
             active = await portals.list_active(session)
     except StorageError:

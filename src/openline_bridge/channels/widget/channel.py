@@ -35,7 +35,7 @@ class WidgetChannel:
     async def catch_up(self) -> None:
         """Send every stored event after the last one sent (the backlog, or a gap left by the fan-out)."""
         while True:
-            async with self._relay.database.transaction() as session:
+            async with self._relay.database.read() as session:
                 page = await list_events(
                     session, self._conversation_id, after=self.sent_seq, limit=_BACKLOG_PAGE
                 )

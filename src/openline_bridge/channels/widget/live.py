@@ -160,7 +160,7 @@ async def _read_client(api: WidgetApi, connection: _Connection) -> None:
 
 async def _latest_seq(api: WidgetApi, conversation_id: int) -> int:
     # A function of its own so that no session outlives the read in the long-lived stream's frame.
-    async with api.relay.database.transaction() as session:
+    async with api.relay.database.read() as session:
         return await last_seq(session, conversation_id)
 
 

@@ -88,7 +88,7 @@ class WidgetCors:
             # The widget is in the path, so the preflight itself is checked (protocol §2.3).
             key = scope["path"][len(SESSIONS_PREFIX) :].split("/", 1)[0]
             api = get_widget_api(HTTPConnection(scope))
-            async with api.relay.database.transaction() as session:
+            async with api.relay.database.read() as session:
                 widget = await widgets.find_by_public_key(session, key)
             if widget is None:
                 return refusal(WidgetError(404, "not_found", "unknown widget"))

@@ -15,14 +15,22 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 
 from openline_bridge.channels.widget.auth import authorize
 from openline_bridge.channels.widget.config import limits_json, public_config
 from openline_bridge.channels.widget.context import WidgetApi, get_widget_api
-from openline_bridge.channels.widget.errors import WidgetError
+from openline_bridge.channels.widget.errors import WidgetError, refusal
 from openline_bridge.channels.widget.ratelimit import Bucket, VisitorLimits
 from openline_bridge.channels.widget.responses import JsonReply
-from openline_bridge.channels.widget.routing import WidgetRoute
+from openline_bridge.channels.widget.routing import (
+    JSON_BODY_LIMIT,
+    WidgetRoute,
+    body_too_large,
+    parse_json_body,
+    require_json,
+    widget_refusal,
+)
 from openline_bridge.channels.widget.schemas import (
     AttachmentReply,
     EditRequest,
@@ -42,8 +50,9 @@ from openline_bridge.relay.serialize import event_json, with_attachment_urls
 from openline_bridge.relay.visitor_inbound import UNCHANGED, Posted
 from openline_bridge.store.conversation_events import last_seq, list_events
 from openline_bridge.store.visitor_tokens import TokenAccess
+from openline_bridge.web.direct import DirectRequest, DirectRoute, json_body, json_reply
 
-__all__ = ["enforce", "router"]
+__all__ = ["POST_MESSAGE_ROUTE", "bearer_token", "enforce", "grant", "router"]
 
 router = APIRouter(prefix="/api/v1", route_class=WidgetRoute, tags=["visitor protocol v1"])
 
@@ -74,16 +83,29 @@ def _client_ip(connection: HTTPConnection) -> str:
     return connection.client.host if connection.client is not None else "unknown"
 
 
+async def grant(api: WidgetApi, connection: HTTPConnection, token: str | None, bucket: Bucket) -> TokenAccess:
+    """The caller's conversation: the per-IP bucket, the token and ``Origin`` check, then the visitor's
+    ``bucket``."""
+    await enforce(api, api.limits.per_ip, _client_ip(connection))
+    granted = await authorize(api, connection, token)
+    await enforce(api, bucket, f"v{granted.visitor_id}")
+    return granted
+
+
+def bearer_token(connection: HTTPConnection) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, as FastAPI's ``HTTPBearer`` reads it."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def visitor_access(
     bucket_of: Callable[[VisitorLimits], Bucket],
 ) -> Callable[[Request, WidgetApi, HTTPAuthorizationCredentials | None], Awaitable[TokenAccess]]:
     """A dependency resolving the caller's conversation, rate limited by the visitor's ``bucket_of``."""
 
     async def access(request: Request, api: Api, credentials: Credentials) -> TokenAccess:
-        await enforce(api, api.limits.per_ip, _client_ip(request))
-        granted = await authorize(api, request, credentials.credentials if credentials else None)
-        await enforce(api, bucket_of(api.limits), f"v{granted.visitor_id}")
-        return granted
+        token = credentials.credentials if credentials else None
+        return await grant(api, request, token, bucket_of(api.limits))
 
     return access
 
@@ -153,7 +175,7 @@ async def conversation_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> JsonReply:
     """Events with ``seq > after``, oldest first, at most ``limit`` (protocol §6.2)."""
-    async with api.relay.database.transaction() as session:
+    async with api.relay.database.read() as session:
         page = await list_events(session, access.conversation_id, after=after, limit=limit + 1)
         latest = await last_seq(session, access.conversation_id)
     sign = api.relay.signer.visitor_url
@@ -161,13 +183,49 @@ async def conversation_events(
     return JsonReply({"events": events, "last_seq": latest, "has_more": len(page) > limit})
 
 
-@router.post("/conversation/messages", response_model=MessageReply, status_code=201)
-async def post_message(api: Api, access: Writer, body: MessageRequest) -> JsonReply:
-    """Send a message, idempotent on ``client_message_id`` (protocol §6.3)."""
-    posted = await visitor_inbound.accept_message(
-        api.relay, access.conversation_id, body.client_message_id, body.text, body.attachment_ids
-    )
+async def post_message(request: DirectRequest) -> Response:
+    """Send a message, idempotent on ``client_message_id`` (protocol §6.3).
+
+    Served directly (``web.direct``: the busiest route of the visitor API), with the checks, their order
+    and the refusals of the other routes: JSON body, token and rate limits, then the body's fields.
+    """
+    connection = request.connection
+    api = get_widget_api(connection)
+    try:
+        require_json(connection.headers, request.body)
+        access = await grant(api, connection, bearer_token(connection), api.limits.message_writes)
+        body = parse_json_body(MessageRequest, request.body)
+        posted = await visitor_inbound.accept_message(
+            api.relay, access.conversation_id, body.client_message_id, body.text, body.attachment_ids
+        )
+    except Exception as exc:
+        answer = widget_refusal(exc)
+        if answer is None:
+            raise
+        return answer
     return _message_reply(api, posted, 201 if posted.created else 200)
+
+
+POST_MESSAGE_ROUTE = DirectRoute(
+    method="POST",
+    path=f"{router.prefix}/conversation/messages",
+    handler=post_message,
+    body_limit=JSON_BODY_LIMIT,
+    too_large=lambda: refusal(body_too_large()),
+    operation={
+        "tags": router.tags,
+        "summary": "Post Message",
+        "description": "Send a message, idempotent on `client_message_id` (protocol §6.3).",
+        "operationId": "post_message",
+        "security": [{"HTTPBearer": []}],
+        "requestBody": json_body(MessageRequest),
+        "responses": {
+            "201": json_reply(MessageReply, "the message, stored"),
+            "200": json_reply(MessageReply, "a repeated client_message_id: the message stored first"),
+        },
+    },
+    models=(MessageRequest, MessageReply),
+)
 
 
 @router.patch("/conversation/messages/{message_id}", response_model=MessageReply)

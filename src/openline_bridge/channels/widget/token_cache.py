@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 
@@ -12,14 +13,28 @@ __all__ = ["TokenCache"]
 
 class TokenCache:
     """Recently resolved tokens, kept for a few seconds: most requests on the message path then need no
-    query. A changed origin list applies within ``ttl``."""
+    query. A changed origin list or a deleted line applies within ``ttl``.
+
+    Each entry lives a random part of ``ttl``, between ``(1 - spread) * ttl`` and ``ttl``: visitors who
+    arrived together (a campaign, a restart of the bridge) would otherwise all need their token read again
+    in the same instant, every ``ttl``, and that burst of reads doubled the request path's work for a
+    moment (bench/visitor_ack.py).
+    """
 
     def __init__(
-        self, ttl: float = 5.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl: float = 5.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        spread: float = 0.5,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self._ttl = ttl
         self._max_entries = max_entries
         self._clock = clock
+        self._spread = spread
+        self._draw = draw
         self._entries: dict[str, tuple[float, TokenAccess]] = {}
 
     def get(self, hashed: str) -> TokenAccess | None:
@@ -33,4 +48,5 @@ class TokenCache:
         """Remember a resolved token (the cache is emptied when full: bounded memory, correct either way)."""
         if len(self._entries) >= self._max_entries:
             self._entries.clear()
-        self._entries[hashed] = (self._clock() + self._ttl, access)
+        lifetime = self._ttl * (1 - self._spread * self._draw())
+        self._entries[hashed] = (self._clock() + lifetime, access)
