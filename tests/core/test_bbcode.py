@@ -36,8 +36,13 @@ def test_links_keep_only_safe_targets() -> None:
 
 def test_lists_quotes_and_code() -> None:
     assert parse("[list][*]one[*]two[/list]") == [
-        {"type": "list", "children": [{"type": "item", "children": [text("one")]},
-                                      {"type": "item", "children": [text("two")]}]}
+        {
+            "type": "list",
+            "children": [
+                {"type": "item", "children": [text("one")]},
+                {"type": "item", "children": [text("two")]},
+            ],
+        }
     ]
     assert parse("[quote]q[/quote][code][b]raw[/b][/code]") == [
         {"type": "quote", "children": [text("q")]},

@@ -33,9 +33,7 @@ HISTORY = "imopenlines.session.history.get"
 
 
 @pytest.mark.slow
-async def test_kill_9_mid_burst_loses_nothing_and_keeps_order(
-    database_url: str, tmp_path: Path
-) -> None:
+async def test_kill_9_mid_burst_loses_nothing_and_keeps_order(database_url: str, tmp_path: Path) -> None:
     backend = database_url.split("+", 1)[0]
     stack = start_stack(tmp_path, database_url)
     try:
