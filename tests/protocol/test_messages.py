@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from sqlalchemy import update
-from tests.protocol.conftest import Bridge
+from tests.protocol.conftest import SHOP, Bridge
 
 from openline_bridge.store.models import Message, MessageStatus
 
@@ -132,3 +134,28 @@ async def test_unknown_route_and_wrong_method_use_the_envelope(bridge: Bridge) -
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
     wrong = await anna.request("PUT", "messages")
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (405, "method_not_allowed")
+
+
+async def test_a_message_body_is_json_of_at_most_64_kib(bridge: Bridge) -> None:
+    anna = await bridge.visitor()
+    json_type = {"Content-Type": "application/json"}
+    oversized = b'{"client_message_id": "c-1", "text": "' + b"x" * (64 * 1024) + b'"}'
+
+    async def streamed() -> AsyncIterator[bytes]:  # no Content-Length: refused while it arrives
+        for start in range(0, len(oversized), 8192):
+            yield oversized[start : start + 8192]
+
+    for content in (oversized, streamed()):
+        response = await anna.request("POST", "messages", content=content, headers=json_type)
+        assert (response.status_code, response.json()["error"]["code"]) == (413, "payload_too_large")
+        assert response.headers["access-control-allow-origin"] == SHOP
+    not_json = await anna.request("POST", "messages", content=b"client_message_id=c-1&text=hi")
+    assert (not_json.status_code, not_json.json()["error"]["code"]) == (415, "unsupported_media_type")
+    for body in (b"", b"{", b"[]", b'{"text": "no id"}'):
+        response = await anna.request("POST", "messages", content=body, headers=json_type)
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "validation_error"), body
+    missing_id = await anna.request("POST", "messages", content=b'{"text": "no id"}', headers=json_type)
+    assert missing_id.json()["error"]["details"] == [
+        {"field": "client_message_id", "message": "Field required"}
+    ]
+    assert (await anna.events())["events"] == []  # nothing refused was stored
