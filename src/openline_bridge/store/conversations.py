@@ -178,7 +178,7 @@ def _lock_for_visitor_messages() -> Select[int, int, str | None]:
     )
 
 
-# Built once, as the other statements of the visitor message batch (building one cost as much as running it)
+# Built once, as the other statements of the visitor message batch (store.statements)
 _LOCK_FOR_VISITOR_MESSAGES = _lock_for_visitor_messages()
 
 

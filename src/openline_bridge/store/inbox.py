@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.store.models import InboxEvent, InboxStatus
+from openline_bridge.store.statements import PerDialect
 from openline_bridge.store.tables import table_of
 from openline_bridge.store.upsert import insert_on_conflict
 
@@ -75,6 +76,18 @@ class NewInboxEvent:
     payload: dict[str, Any]
 
 
+def _new_events(session: AsyncSession) -> Any:
+    table = table_of(InboxEvent)
+    return (
+        insert_on_conflict(session, table)
+        .on_conflict_do_nothing(index_elements=[table.c.portal_id, table.c.dedup_key])
+        .returning(table.c.portal_id, table.c.dedup_key)
+    )
+
+
+_NEW_EVENTS = PerDialect(_new_events)
+
+
 async def record_many(
     session: AsyncSession, events: Sequence[NewInboxEvent], now: datetime
 ) -> set[tuple[int, str]]:
@@ -84,14 +97,8 @@ async def record_many(
     """
     if not events:
         return set()
-    table = table_of(InboxEvent)
-    statement = (
-        insert_on_conflict(session, table)
-        .on_conflict_do_nothing(index_elements=[table.c.portal_id, table.c.dedup_key])
-        .returning(table.c.portal_id, table.c.dedup_key)
-    )
     inserted = await session.execute(
-        statement,
+        _NEW_EVENTS(session),
         [
             {
                 "portal_id": event.portal_id,

@@ -60,8 +60,7 @@ async def get_in_conversation(session: AsyncSession, conversation_id: int, messa
 
 # The keys' conversations and ids, each an IN list, so one statement serves every batch: it searches the
 # (conversation_id, client_message_id) index (a row-value IN made SQLite scan the whole index) and may match a
-# few pairs that were not asked for, which the caller's filter drops. Built once: building it cost as much as
-# running it.
+# few pairs that were not asked for, which the caller's filter drops. Built once (store.statements).
 _BY_CLIENT_IDS = select(Message).where(
     Message.conversation_id.in_(bindparam("conversations", expanding=True)),
     Message.client_message_id.in_(bindparam("client_ids", expanding=True)),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from openline_bridge.store.models import InstallState, OutboxJob, OutboxStatus, Portal
+from openline_bridge.store.statements import PerDialect
 from openline_bridge.store.tables import table_of
 from openline_bridge.store.upsert import insert_on_conflict
 
@@ -121,17 +122,14 @@ class NewJob:
     ordering_key: str | None = None
 
 
-_NEW_JOBS: dict[str, Any] = {}  # by dialect: built once (building one cost as much as running it)
+def _new_jobs(session: AsyncSession) -> Any:
+    table = table_of(OutboxJob)
+    return insert_on_conflict(session, table).on_conflict_do_nothing(
+        index_elements=[table.c.portal_id, table.c.idempotency_key]
+    )
 
 
-def _new_jobs_statement(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect not in _NEW_JOBS:
-        table = table_of(OutboxJob)
-        _NEW_JOBS[dialect] = insert_on_conflict(session, table).on_conflict_do_nothing(
-            index_elements=[table.c.portal_id, table.c.idempotency_key]
-        )
-    return _NEW_JOBS[dialect]
+_NEW_JOBS = PerDialect(_new_jobs)
 
 
 async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob], now: datetime) -> None:
@@ -139,7 +137,7 @@ async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob], now: datet
     if not jobs:
         return
     await session.execute(
-        _new_jobs_statement(session),
+        _NEW_JOBS(session),
         [
             {
                 "portal_id": job.portal_id,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openline_bridge.crypto import SecretBox
@@ -159,6 +159,17 @@ async def verify_application_token(
     return hmac.compare_digest(box.open(sealed).encode(), application_token.encode())
 
 
+def _callback_identities() -> Select[int, str, bytes | None]:
+    table = table_of(Portal).c
+    return select(table.id, table.member_id, table.application_token_sealed).where(
+        table.member_id.in_(bindparam("member_ids", expanding=True)),
+        table.install_state != InstallState.UNINSTALLED,
+    )
+
+
+_CALLBACK_IDENTITIES = _callback_identities()  # every event batch runs it (store.statements)
+
+
 async def callback_identities(
     session: AsyncSession, box: SecretBox, member_ids: Collection[str]
 ) -> dict[str, tuple[int, str]]:
@@ -167,12 +178,7 @@ async def callback_identities(
     One query for a whole batch of callbacks (the event intake's hot path). Uninstalled portals are left
     out (contract §6.4: their events are refused). Compare tokens with ``hmac.compare_digest`` (P8).
     """
-    table = table_of(Portal).c
-    rows = await session.execute(
-        select(table.id, table.member_id, table.application_token_sealed).where(
-            table.member_id.in_(list(member_ids)), table.install_state != InstallState.UNINSTALLED
-        )
-    )
+    rows = await session.execute(_CALLBACK_IDENTITIES, {"member_ids": list(member_ids)})
     return {
         row.member_id: (
             row.id,

@@ -62,8 +62,8 @@ def _access_query() -> Select[int, int, int, int, list[str]]:
     )
 
 
-# Built once: this runs for every request whose token is not cached, and building a statement of four
-# tables cost more than running it (see store.statements).
+# Built once (store.statements): this runs for every request whose token is not cached, and building a
+# statement of four tables cost more than running it.
 _ACCESS = _access_query()
 
 
