@@ -48,6 +48,7 @@ from openline_bridge.relay.downloads import OperatorFiles
 from openline_bridge.relay.files import FileSigner, FileStore
 from openline_bridge.relay.inbox_consumer import MessagingInbox
 from openline_bridge.relay.notify import Notifier
+from openline_bridge.server import BridgeEntry
 from openline_bridge.services import Services
 from openline_bridge.settings import Settings
 from openline_bridge.store import conversations, lines, portals, visitors
@@ -57,6 +58,7 @@ from openline_bridge.store.models import Widget
 from openline_bridge.store.tokens import DatabaseTokenStore
 from openline_bridge.store.types import utc_now
 from openline_bridge.web import events
+from openline_bridge.web.direct import DirectRoutes
 from openline_bridge.web.errors import install_error_handlers
 
 SECRET = "bench-secret-key-0123456789abcdefghijkl"  # noqa: S105 -- a throwaway bench database
@@ -143,11 +145,13 @@ async def run(count: int, database_url: str | None, redis_url: str | None) -> No
             messaging_wakeup = asyncio.Event()
             services._intake = EventIntake(database, box, on_recorded=lambda _names: messaging_wakeup.set())
             install_error_handlers(app)
-            app.include_router(events.router)
+            app.state.direct_routes = DirectRoutes(app, [events.EVENTS_ROUTE])
             listener = socket.socket()
             listener.bind(("127.0.0.1", 0))
             server = uvicorn.Server(
-                uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
+                uvicorn.Config(
+                    BridgeEntry(app, "127.0.0.1"), lifespan="off", log_level="warning", access_log=False
+                )
             )
             serving = asyncio.create_task(server.serve(sockets=[listener]))
             while not server.started:  # noqa: ASYNC110 -- uvicorn offers no "started" event

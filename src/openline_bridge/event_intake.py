@@ -81,7 +81,7 @@ class EventIntake:
     async def _write(self, batch: list[_Submission]) -> list[IntakeOutcome]:
         outcomes: list[IntakeOutcome] = []
         to_record: list[NewInboxEvent] = []
-        async with self._database.transaction() as session:
+        async with self._database.transaction(brief=True) as session:
             member_ids = {submission.event.envelope.auth.member_id for submission in batch}
             identities = await portals.callback_identities(session, self._box, member_ids)
             for submission in batch:

@@ -50,8 +50,8 @@ async def driver_connection(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
-async def scalar(session: AsyncSession, sql: str) -> Any:
-    return (await session.execute(text(sql))).scalar_one()
+async def scalar(session: AsyncSession, sql: str, **parameters: Any) -> Any:
+    return (await session.execute(text(sql), parameters)).scalar_one()
 
 
 async def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -176,12 +176,12 @@ async def test_another_aiosqlite_release_gets_plain_aiosqlite_with_automatic_che
 # --- which thread runs what ---------------------------------------------------------------------------------
 
 
-async def test_a_write_transaction_runs_on_the_loop_thread_and_a_read_off_it(tmp_path: Path) -> None:
+async def test_a_brief_transaction_runs_on_the_loop_thread_and_the_rest_off_it(tmp_path: Path) -> None:
     database = Database.connect(sqlite_url(tmp_path / "bridge.db"))
     record_threads(database)
     loop_thread = threading.get_ident()
     try:
-        async with database.transaction() as session:
+        async with database.transaction(brief=True) as session:
             await session.execute(text("CREATE TABLE items (id INTEGER PRIMARY KEY, thread INTEGER)"))
             assert await scalar(session, "SELECT thread_id()") == loop_thread
             inserted = await scalar(
@@ -192,8 +192,13 @@ async def test_a_write_transaction_runs_on_the_loop_thread_and_a_read_off_it(tmp
             read_thread = await scalar(session, "SELECT thread_id()")
             assert read_thread != loop_thread
             assert await scalar(session, "SELECT thread FROM items") == loop_thread
-        async with database.transaction() as session:  # the same connection, back on the loop's thread
+        # a transaction not declared brief may scan: it stays off the loop's thread
+        async with database.transaction() as session:
+            assert await scalar(session, "SELECT thread_id()") == read_thread
+            await session.execute(text("INSERT INTO items (thread) VALUES (thread_id())"))
+        async with database.transaction(brief=True) as session:  # the same connection, back on the loop
             assert await scalar(session, "SELECT thread_id()") == loop_thread
+            assert await scalar(session, "SELECT count(*) FROM items WHERE thread = :t", t=read_thread) == 1
     finally:
         await database.dispose()
 

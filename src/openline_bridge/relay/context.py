@@ -43,5 +43,6 @@ class Relay:
             return await store_batch(session, batch, self.clock())
 
         return GroupCommit(
-            shared_transaction(lambda: self.notifier.transaction(self.database), store), name="visitor_writes"
+            shared_transaction(lambda: self.notifier.transaction(self.database, brief=True), store),
+            name="visitor_writes",
         )

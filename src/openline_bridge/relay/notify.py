@@ -49,9 +49,10 @@ class Notifier:
                 )
 
     @asynccontextmanager
-    async def transaction(self, database: Database) -> AsyncIterator[AsyncSession]:
-        """``database.transaction()`` that publishes every event appended in it once it has committed."""
-        async with database.transaction() as session:
+    async def transaction(self, database: Database, *, brief: bool = False) -> AsyncIterator[AsyncSession]:
+        """``database.transaction(brief=...)`` that publishes every event appended in it once it has
+        committed."""
+        async with database.transaction(brief=brief) as session:
             yield session
             events = appended_events(session)
         await self.publish(events)

@@ -128,7 +128,7 @@ async def _apply(relay: Relay, files: OperatorFiles, items: Sequence[InboxItem],
         if isinstance(event, MessageAdd) and any(m.files for m in event.messages):
             fetched.update(await _download(relay, files, item.portal_id, event))
     try:
-        async with relay.notifier.transaction(relay.database) as session:
+        async with relay.notifier.transaction(relay.database, brief=True) as session:
             chats = await _chats_of(session, parsed)
             for item, event in parsed:
                 await _apply_one(relay, session, item, owner, event, chats, fetched, now)

@@ -126,7 +126,7 @@ async def edit_message(relay: Relay, conversation_id: int, message_id: str, text
     """Change the text of the visitor's own message; forwards it with an ``update_message`` job (§6.4)."""
     body = normalise_text(text, relay.message_max_chars)
     now = relay.clock()
-    async with relay.notifier.transaction(relay.database) as session:
+    async with relay.notifier.transaction(relay.database, brief=True) as session:
         message = await _own_message(session, conversation_id, message_id)
         if message.is_deleted:
             raise MessageNotEditable("a deleted message cannot be edited")
@@ -156,7 +156,7 @@ async def edit_message(relay: Relay, conversation_id: int, message_id: str, text
 async def delete_message(relay: Relay, conversation_id: int, message_id: str) -> Posted:
     """Delete the visitor's own message; forwards it with a ``delete_message`` job (§6.5)."""
     now = relay.clock()
-    async with relay.notifier.transaction(relay.database) as session:
+    async with relay.notifier.transaction(relay.database, brief=True) as session:
         message = await _own_message(session, conversation_id, message_id)
         if message.is_deleted:
             return Posted(await message_view(session, message), None)
@@ -184,7 +184,7 @@ async def mark_read(relay: Relay, conversation_id: int, seq: int) -> int:
     if seq < 0:
         raise RelayError("seq must be an integer >= 0")
     now = relay.clock()
-    async with relay.notifier.transaction(relay.database) as session:
+    async with relay.notifier.transaction(relay.database, brief=True) as session:
         before, after = await conversations.advance_read_seq(session, conversation_id, seq, now)
         if after == before:
             return after
@@ -227,7 +227,7 @@ async def change_profile(
     new_name = name if name is UNCHANGED else _clean_name(name)
     new_email = email if email is UNCHANGED else _clean_email(email)
     now = relay.clock()
-    async with relay.notifier.transaction(relay.database) as session:
+    async with relay.notifier.transaction(relay.database, brief=True) as session:
         visitor = await visitors.get(session, visitor_id)
         renamed = new_name is not UNCHANGED and new_name != visitor.name
         if renamed:

@@ -21,20 +21,27 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from openline_bridge.errors import StorageError
-from openline_bridge.store.sqlite_driver import BEGIN_WRITE, SqliteConnector
+from openline_bridge.store.sqlite_driver import BEGIN_WRITE, LeanConnection, SqliteConnector
 
 __all__ = ["Database", "storage_errors"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _READ_ONLY = "openline_bridge_read_only"  # a connection execution option: see Database.read
+_BRIEF = "openline_bridge_brief"  # a connection execution option: see Database.transaction
 
 
 def _begin_sqlite_by_kind(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # A reader takes no lock up front: in WAL mode it reads the last commit while a writer works.
-        read_only = connection.get_execution_options().get(_READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else BEGIN_WRITE)
+        options = connection.get_execution_options()
+        if options.get(_READ_ONLY, False):
+            # A reader takes no lock up front: in WAL mode it reads the last commit while a writer works.
+            connection.exec_driver_sql("BEGIN")
+            return
+        connection.exec_driver_sql(BEGIN_WRITE)
+        driver_connection = connection.connection.driver_connection
+        if options.get(_BRIEF, False) and isinstance(driver_connection, LeanConnection):
+            driver_connection.stay_on_caller_thread()
 
 
 @contextmanager
@@ -84,8 +91,13 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, brief: bool = False) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any exception.
+
+        ``brief``: the transaction touches a handful of rows found by key and awaits nothing but its own
+        statements (the request path's writes). On SQLite it then runs at once on the event loop's thread
+        instead of a round trip to the connection's thread per statement (``store.sqlite_driver``); a
+        transaction that may scan must not claim it, since it would hold the loop for the scan.
 
         Database failures leave as ``StorageError``; the caller's own exceptions pass through unchanged.
         """
@@ -101,6 +113,9 @@ class Database:
                 raise StorageError("database is locked: no write slot within the busy timeout") from None
             try:
                 async with self.sessions.begin() as session:
+                    if brief:
+                        # procures the connection with the option, which the "begin" hook reads
+                        await session.connection(execution_options={_BRIEF: True})
                     yield session
             finally:
                 self._sqlite_writer.release()

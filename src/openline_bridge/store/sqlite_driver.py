@@ -1,4 +1,4 @@
-"""SQLite under the async engine: a connection that keeps the event loop's turns out of short transactions.
+"""SQLite under the async engine: a connection that keeps the event loop's turns out of brief transactions.
 
 aiosqlite runs every call on the connection's own thread and resumes the caller on the event loop's next
 turn. SQLAlchemy makes four such calls per query (open a cursor, execute, fetch, close) and more for BEGIN
@@ -6,15 +6,18 @@ and COMMIT, so a small write transaction of eight statements made about thirty r
 behind whatever else the loop had to do: under 300 visitor messages/s one took about 7 ms for well under
 1 ms of SQLite's own work, and every acknowledgement waited for it (bench/visitor_ack.py).
 
-:class:`LeanConnection` runs on the caller's thread what cannot wait, and hands the thread only what can:
+:class:`LeanConnection` hands its thread only what may take long or wait:
 
-- A write transaction (``BEGIN IMMEDIATE``, :data:`BEGIN_WRITE`) first tries to take SQLite's write lock at
-  once, without waiting. Once held, no statement of the transaction can wait for another connection (WAL:
-  readers never block the writer), so all of them and the ``COMMIT`` run on the caller's thread, which
-  costs the loop microseconds of SQLite work. Only when another process holds the lock does ``BEGIN`` go
-  to the thread, to wait up to the busy timeout there.
-- Statements outside a write transaction (reads) go to the thread, one round trip each with their rows
-  fetched: a read may be long and must not hold the loop.
+- ``BEGIN IMMEDIATE`` (:data:`BEGIN_WRITE`) first tries to take the write lock without waiting, at once;
+  only when another connection or process holds it does it wait, up to the busy timeout, on the thread.
+- A statement is one round trip, executed and fetched together; opening and closing a cursor and reading
+  fetched rows need none.
+- A *brief* write transaction (:meth:`LeanConnection.stay_on_caller_thread`, asked for by
+  ``Database.transaction(brief=True)``: the request path's few statements on rows found by key) runs its
+  statements and its ``COMMIT`` at once on the caller's thread once it holds the lock: in WAL mode nothing
+  inside a write transaction waits for another connection, so it costs the loop microseconds of SQLite
+  work instead of a round trip per statement. Every other transaction, which may scan (the outbox worker's
+  claims over a backlog), and every read stay on the thread, where SQLite releases the GIL.
 - Automatic checkpoints are off on these connections, since one would write and sync the database file
   inside a ``COMMIT`` on the caller's thread. :class:`Checkpointer` runs a passive checkpoint on a thread
   of its own after commits instead, at most one at a time and one per :data:`CHECKPOINT_INTERVAL`.
@@ -163,7 +166,7 @@ class LeanCursor(aiosqlite.Cursor):
 
 
 class LeanConnection(aiosqlite.Connection):
-    """An aiosqlite connection that runs what cannot wait on the caller's thread (see the module)."""
+    """An aiosqlite connection that keeps the event loop's turns out of brief transactions (see above)."""
 
     def __init__(
         self, connector: Callable[[], sqlite3.Connection], *, busy_timeout_ms: int, checkpointer: Checkpointer
@@ -172,11 +175,12 @@ class LeanConnection(aiosqlite.Connection):
         self._busy_timeout_ms = busy_timeout_ms
         self._checkpointer = checkpointer
         self._holds_write_lock = False
+        self._on_caller_thread = False
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` with the connection: on the caller's thread inside a write transaction, on
-        the connection's thread otherwise."""
-        if self._holds_write_lock:
+        """``function(*args)`` with the connection: on the caller's thread inside a brief write transaction,
+        on the connection's thread otherwise."""
+        if self._on_caller_thread:
             return function(*args)
         return await self._on_thread(function, *args)
 
@@ -198,6 +202,13 @@ class LeanConnection(aiosqlite.Connection):
             await self._on_thread(cursor.execute, BEGIN_WRITE)  # another process writes: wait off the loop
         self._holds_write_lock = True
 
+    def stay_on_caller_thread(self) -> None:
+        """Run the rest of this write transaction, its ``COMMIT`` included, on the caller's thread: for a
+        brief transaction (a handful of rows by key), once ``BEGIN IMMEDIATE`` holds the lock."""
+        if not self._holds_write_lock:
+            raise RuntimeError("only a write transaction that holds the lock runs on the caller's thread")
+        self._on_caller_thread = True
+
     # SQLAlchemy opens a cursor with ``connection.cursor()`` and then awaits its ``__aenter__``: creating a
     # sqlite3 cursor does no I/O, so it needs no round trip (aiosqlite's own cursor() makes one).
     def cursor(self) -> LeanCursor:  # type: ignore[override]
@@ -205,24 +216,26 @@ class LeanConnection(aiosqlite.Connection):
         return LeanCursor(self, self._conn.cursor())
 
     async def commit(self) -> None:
-        """Commit: at once ending a write transaction (no automatic checkpoint runs inside), else on the
-        connection's thread."""
-        if not self._holds_write_lock:
+        """Commit, on the thread the transaction ran on, then let the checkpointer know."""
+        wrote = self._holds_write_lock
+        on_caller_thread = self._on_caller_thread
+        self._holds_write_lock = self._on_caller_thread = False
+        if on_caller_thread:
+            self._conn.commit()
+        else:
             await self._on_thread(self._conn.commit)
-            return
-        self._holds_write_lock = False
-        self._conn.commit()
-        self._checkpointer.after_commit()
+        if wrote:
+            self._checkpointer.after_commit()
 
     async def rollback(self) -> None:
         """Roll back at once: it never waits, and outside a transaction there is nothing to do."""
-        self._holds_write_lock = False
+        self._holds_write_lock = self._on_caller_thread = False
         if self._conn.in_transaction:
             self._conn.rollback()
 
     async def close(self) -> None:
         """Close the connection and stop its thread."""
-        self._holds_write_lock = False
+        self._holds_write_lock = self._on_caller_thread = False
         await super().close()
 
 

@@ -24,6 +24,8 @@ import orjson
 from fastapi import APIRouter
 from starlette.types import Receive, Scope, Send
 
+from openline_bridge.channels.base import ChannelConversation
+from openline_bridge.channels.feed import ConversationFeed
 from openline_bridge.channels.widget.auth import authorize_live
 from openline_bridge.channels.widget.channel import WidgetChannel
 from openline_bridge.channels.widget.context import WidgetApi
@@ -164,11 +166,11 @@ async def _latest_seq(api: WidgetApi, conversation_id: int) -> int:
         return await last_seq(session, conversation_id)
 
 
-async def _stream(connection: _Connection, channel: WidgetChannel, subscription: Subscription) -> None:
+async def _stream(connection: _Connection, feed: ConversationFeed, subscription: Subscription) -> None:
     """Live events as the fan-out delivers them. A failure closes the connection, which ends the reader."""
     try:
         async for event_text in subscription:
-            await channel.publish(event_text)
+            await feed.publish(event_text)
     except Exception as exc:  # every failure ends the connection; end() logs the unexpected ones
         await connection.end(exc)
 
@@ -176,13 +178,16 @@ async def _stream(connection: _Connection, channel: WidgetChannel, subscription:
 async def _live(api: WidgetApi, connection: _Connection, access: TokenAccess, after: int) -> None:
     """Subscribe first, then ``ready`` and the backlog, then live events (protocol §7.2) while reading the
     client; the first of the two to end ends the other."""
-    channel = WidgetChannel(api.relay, access.conversation_id, after, connection.send)
+    conversation = ChannelConversation(access.conversation_id, access.visitor_id, access.widget_id)
+    feed = ConversationFeed(
+        api.relay.database, conversation, after, WidgetChannel(api.relay.signer, connection.send)
+    )
     async with api.fanout.subscribe(access.conversation_id) as subscription:
         latest = await _latest_seq(api, access.conversation_id)
         heartbeat = int(api.heartbeat_seconds)
         await connection.send({"type": "ready", "last_seq": latest, "heartbeat_interval": heartbeat})
-        await channel.catch_up()
-        stream = asyncio.create_task(_stream(connection, channel, subscription))
+        await feed.catch_up()
+        stream = asyncio.create_task(_stream(connection, feed, subscription))
         try:
             await _read_client(api, connection)
         finally:
