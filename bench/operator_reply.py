@@ -22,16 +22,15 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
 import uvicorn
 from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _database import database_at
 from _portal import offline_install, operator_message_event
 from _proc import machine, percentile
 from openline_bridge.bitrix24.client import Bitrix24Client
@@ -53,7 +52,6 @@ from openline_bridge.services import Services
 from openline_bridge.settings import Settings
 from openline_bridge.store import conversations, lines, portals, visitors
 from openline_bridge.store.database import Database
-from openline_bridge.store.migrate import upgrade
 from openline_bridge.store.models import Widget
 from openline_bridge.store.tokens import DatabaseTokenStore
 from openline_bridge.store.types import utc_now
@@ -64,29 +62,6 @@ from openline_bridge.web.errors import install_error_handlers
 SECRET = "bench-secret-key-0123456789abcdefghijkl"  # noqa: S105 -- a throwaway bench database
 MEMBER_ID = "bench0000000000000000000000000001"
 DOMAIN = "bench.bitrix24.example"
-
-
-@contextlib.asynccontextmanager
-async def database_at(url: str | None, tmp: Path) -> AsyncIterator[Database]:
-    """A migrated database: SQLite in ``tmp``, or a fresh PostgreSQL schema dropped at the end."""
-    if url is None:
-        database = Database.connect(f"sqlite+aiosqlite:///{tmp / 'bench.db'}")
-        await upgrade(database)
-        yield database
-        await database.dispose()
-        return
-    schema = f"olb_bench_{secrets.token_hex(4)}"
-    plain = url.replace("+asyncpg", "")
-    admin = await asyncpg.connect(plain)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    database = Database.connect(url, postgres_search_path=schema)
-    try:
-        await upgrade(database)
-        yield database
-    finally:
-        await database.dispose()
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
 
 
 async def setup_chat(database: Database, box: SecretBox) -> str:

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from openline_bridge.store import outbox
 from openline_bridge.store.database import Database
 from openline_bridge.store.portals import PortalRecord
@@ -186,3 +188,24 @@ async def test_take_over_frees_only_other_owners_running_jobs_of_the_portal(
     assert not lost  # a late answer from the old owner cannot settle a job it no longer holds
     assert [(job.id, job.maybe_sent) for job in reclaimed][:2] == [(dead[0].id, True), (dead[1].id, False)]
     assert mine[0].id not in {job.id for job in reclaimed}
+
+
+async def test_a_claim_walks_the_claimable_jobs_in_order_instead_of_sorting_the_backlog(
+    database: Database, installed_portal: PortalRecord
+) -> None:
+    # Structural, not timed: with a backlog, sorting every due job and testing each one made a claim take a
+    # second (bench/outbox_claim.py). The plan must walk the partial index and use index searches only.
+    if database.is_postgresql:
+        return  # PostgreSQL picks its plan from table statistics; the benchmark covers it
+    now = utc_now()
+    async with database.transaction() as session:
+        for n in range(30):
+            key = f"conversation:{n % 3}"
+            await outbox.enqueue(session, installed_portal.id, "send", {}, f"msg:{n}", now, ordering_key=key)
+        candidates = outbox.claim_candidates(installed_portal.id, now, limit=50, runs=True)
+        compiled = candidates.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = " | ".join(row[-1] for row in await session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+        claimed = await outbox.claim_due(session, installed_portal.id, "d1", now, runs=True)
+    assert "USING INDEX ix_outbox_jobs_claimable" in plan, plan
+    assert "TEMP B-TREE" not in plan and "SCAN" not in plan, plan
+    assert len(claimed) == 30

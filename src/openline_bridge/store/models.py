@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -316,6 +317,10 @@ class OutboxStatus(enum.StrEnum):
     DEAD = "dead"  # gave up; dead_reason says why
 
 
+# the outbox jobs a claim can take (store.outbox._claimable), as the partial index and the claim state it
+CLAIMABLE_STATUSES = "status IN ('pending', 'running')"
+
+
 class OutboxJob(Base):
     """A unit of work toward Bitrix24, written in the same transaction as the change that caused it."""
 
@@ -323,7 +328,16 @@ class OutboxJob(Base):
     __table_args__ = (
         UniqueConstraint("portal_id", "idempotency_key"),
         Index(None, "portal_id", "status", "next_attempt_at"),
-        Index(None, "portal_id", "ordering_key", "status"),
+        # the tests of whether an earlier job of the same conversation blocks a job (store.outbox._claimable)
+        Index(None, "portal_id", "ordering_key", "status", "next_attempt_at"),
+        # the jobs a claim can take, in id order: a claim walks it and stops at its limit
+        Index(
+            "ix_outbox_jobs_claimable",
+            "portal_id",
+            "id",
+            sqlite_where=text(CLAIMABLE_STATUSES),
+            postgresql_where=text(CLAIMABLE_STATUSES),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
