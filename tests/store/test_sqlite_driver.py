@@ -258,6 +258,24 @@ async def test_waiting_for_another_writers_lock_leaves_the_event_loop_free(tmp_p
 # --- rows and rollbacks -------------------------------------------------------------------------------------
 
 
+async def assert_every_row_read(session: AsyncSession, select: str, expected: list[tuple[int, str]]) -> None:
+    """Every way of reading a result returns exactly ``expected``."""
+    assert [tuple(row) for row in (await session.execute(text(select))).all()] == expected
+    first = (await session.execute(text(select))).first()
+    assert first is not None
+    assert tuple(first) == expected[0]
+    result = await session.execute(text(select))
+    assert [tuple(row) for row in result.fetchmany(2)] == expected[:2]
+    assert tuple(result.fetchone() or ()) == expected[2]
+    assert [tuple(row) for row in result.fetchall()] == expected[3:]
+    # server-side cursor: fetchone/fetchmany reach the driver's cursor
+    streamed = await session.stream(text(select))
+    assert [tuple(row) for row in await streamed.fetchmany(2)] == expected[:2]
+    assert tuple(await streamed.fetchone() or ()) == expected[2]
+    assert [tuple(row) for row in await streamed.fetchmany(1)] == [expected[3]]
+    assert [tuple(row) for row in await streamed.all()] == expected[4:]
+
+
 async def test_a_write_transaction_and_a_read_get_every_row(tmp_path: Path) -> None:
     database = Database.connect(sqlite_url(tmp_path / "bridge.db"))
     expected = [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")]
@@ -269,34 +287,11 @@ async def test_a_write_transaction_and_a_read_get_every_row(tmp_path: Path) -> N
                 text("INSERT INTO items (name) VALUES ('a'), ('b'), ('c'), ('d'), ('e') RETURNING id, name")
             )
             assert sorted(tuple(row) for row in returned.all()) == expected
-            assert [tuple(row) for row in (await session.execute(text(select))).all()] == expected
-            first = (await session.execute(text(select))).first()
-            assert first is not None
-            assert tuple(first) == expected[0]
-            result = await session.execute(text(select))
-            assert [tuple(row) for row in result.fetchmany(2)] == expected[:2]
-            assert tuple(result.fetchone() or ()) == expected[2]
-            assert [tuple(row) for row in result.fetchall()] == expected[3:]
-            # server-side cursor: fetchone/fetchmany reach the driver's cursor
-            streamed = await session.stream(text(select))
-            assert [tuple(row) for row in await streamed.fetchmany(2)] == expected[:2]
-            assert tuple(await streamed.fetchone() or ()) == expected[2]
-            assert [tuple(row) for row in await streamed.fetchmany(1)] == [expected[3]]
-            assert [tuple(row) for row in await streamed.all()] == expected[4:]
+            await assert_every_row_read(session, select, expected)
             assert await scalar(session, "SELECT count(*) FROM items") == 5
 
         async with database.read() as session:
-            assert [tuple(row) for row in (await session.execute(text(select))).all()] == expected
-            first = (await session.execute(text(select))).first()
-            assert first is not None
-            assert tuple(first) == expected[0]
-            result = await session.execute(text(select))
-            assert [tuple(row) for row in result.fetchmany(2)] == expected[:2]
-            assert [tuple(row) for row in result.fetchall()] == expected[2:]
-            streamed = await session.stream(text(select))
-            assert [tuple(row) for row in await streamed.fetchmany(3)] == expected[:3]
-            assert tuple(await streamed.fetchone() or ()) == expected[3]
-            assert [tuple(row) for row in await streamed.all()] == expected[4:]
+            await assert_every_row_read(session, select, expected)
     finally:
         await database.dispose()
 
