@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message
 
 from openline_bridge.server import BridgeEntry
 from openline_bridge.web.direct import (
@@ -123,3 +124,33 @@ async def test_direct_routes_are_in_the_openapi_document(http: httpx.AsyncClient
         "$ref": "#/components/schemas/Ping"
     }
     assert schema["components"]["schemas"]["Pong"]["required"] == ["echo", "seen_by"]
+
+
+async def test_a_body_cut_off_by_a_disconnect_is_not_handled() -> None:
+    handled: list[bytes] = []
+
+    async def record(request: DirectRequest) -> Response:
+        handled.append(request.body)
+        return JSONResponse({})
+
+    app = FastAPI()
+    routes = DirectRoutes(app, [route("/ping", record)])
+    incoming: list[Message] = [
+        {"type": "http.request", "body": b'{"word": "tru', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/ping", "headers": []}
+    await routes(scope, receive, send)
+    assert (handled, sent) == ([], [])
+    incoming[:] = [{"type": "http.request", "body": b'{"word": "whole"}', "more_body": False}]
+    await routes(scope, receive, send)
+    assert handled == [b'{"word": "whole"}']
+    assert sent[0]["status"] == 200

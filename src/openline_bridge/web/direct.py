@@ -57,13 +57,17 @@ class DirectRoute:
     models: tuple[type[BaseModel], ...] = field(default=())
 
 
+class _ClientGone(Exception):
+    """The client disconnected before its body was complete: nothing is handled, nothing answered."""
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away; nothing will read an answer
-            return b"".join(chunks)
+        if message["type"] != "http.request":  # a truncated body must not be handled as a whole one
+            raise _ClientGone
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -110,11 +114,11 @@ class DirectRoutes:
         # what Starlette sets for the application's routes: handlers reach app.state as they would there
         scope["app"] = self._app
         declared = _declared_length(scope)
-        body = (
-            None
-            if declared is not None and declared > route.body_limit
-            else await _read_body(receive, route.body_limit)
-        )
+        try:
+            too_large = declared is not None and declared > route.body_limit
+            body = None if too_large else await _read_body(receive, route.body_limit)
+        except _ClientGone:
+            return
         if body is None:
             response = route.too_large()
         else:
