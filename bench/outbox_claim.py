@@ -4,12 +4,13 @@ After a Bitrix24 outage a portal's outbox may hold tens of thousands of jobs; ev
 the next ones (``store.outbox.claim_due``, consecutive due jobs per conversation). This fills one portal's
 outbox with ``--jobs`` send jobs over ``--conversations`` conversations and times claims of 50 (each rolled
 back, so every claim sees the same backlog), then again with all but the last 100 jobs parked (an inactive
-line). PostgreSQL's table statistics are refreshed first (``ANALYZE``), as autovacuum would have.
+line). PostgreSQL's table statistics are refreshed first (``ANALYZE``), as autovacuum would have, unless
+``--no-analyze`` (right after a bulk load).
 
-    .venv/bin/python bench/outbox_claim.py [--database sqlite|postgresql|both] [--jobs 50000]
+    .venv/bin/python bench/outbox_claim.py [--database sqlite|postgresql|both] [--jobs 50000] [--no-analyze]
 
-Reference: before the claim indexes of migration 0007 a claim over 50,000 waiting jobs took 1.1 s on
-SQLite and, without statistics, 1.8 s on PostgreSQL.
+To compare with the code before the claim indexes (migration 0007), run it with ``PYTHONPATH`` pointing at
+the ``src`` of a worktree of that commit.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ SECRET = "bench-secret-key-0123456789abcdefghijkl"  # noqa: S105 -- a throwaway 
 CLAIMS = 20
 
 
-async def fill(database: Database, jobs: int, conversations: int) -> int:
+async def fill(database: Database, jobs: int, conversations: int, *, analyze: bool) -> int:
     """An installed portal with ``jobs`` pending send jobs; its id."""
     now = utc_now()
     async with database.transaction() as session:
@@ -54,7 +55,7 @@ async def fill(database: Database, jobs: int, conversations: int) -> int:
         ]
         async with database.transaction() as session:
             await outbox.enqueue_many(session, batch, now)
-    if database.is_postgresql:
+    if database.is_postgresql and analyze:
         async with database.transaction() as session:
             await session.execute(text("ANALYZE outbox_jobs"))
     return portal.id
@@ -80,11 +81,13 @@ async def time_claims(database: Database, portal_id: int) -> tuple[list[float], 
     return times, claimed
 
 
-async def run(url: str | None, jobs: int, conversations: int) -> None:
+async def run(url: str | None, jobs: int, conversations: int, *, analyze: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with database_at(url, Path(tmp)) as database:
-            portal_id = await fill(database, jobs, conversations)
+            portal_id = await fill(database, jobs, conversations, analyze=analyze)
             name = "PostgreSQL" if database.is_postgresql else "SQLite"
+            if database.is_postgresql and not analyze:
+                name += " (no statistics)"
             for label in ("all pending", "all but the last 100 parked"):
                 if label != "all pending":
                     async with database.transaction() as session:
@@ -105,11 +108,13 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--jobs", type=int, default=50_000)
     parser.add_argument("--conversations", type=int, default=500)
+    parser.add_argument("--no-analyze", action="store_true", help="PostgreSQL without table statistics")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     for backend in ("sqlite", "postgresql"):
         if args.database in (backend, "both"):
-            asyncio.run(run(POSTGRES_URL if backend == "postgresql" else None, args.jobs, args.conversations))
+            url = POSTGRES_URL if backend == "postgresql" else None
+            asyncio.run(run(url, args.jobs, args.conversations, analyze=not args.no_analyze))
 
 
 if __name__ == "__main__":

@@ -317,7 +317,8 @@ class OutboxStatus(enum.StrEnum):
     DEAD = "dead"  # gave up; dead_reason says why
 
 
-# the outbox jobs a claim can take (store.outbox._claimable), as the partial index and the claim state it
+# The outbox jobs a claim can take, in the words both the partial index below and the claim query
+# (store.outbox._claimable) use: the planner matches the two by their text.
 CLAIMABLE_STATUSES = "status IN ('pending', 'running')"
 
 

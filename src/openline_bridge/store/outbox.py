@@ -200,9 +200,8 @@ def claim_candidates(portal_id: int, now: datetime, *, limit: int, runs: bool) -
         .where(OutboxJob.portal_id == portal_id, _claimable(now, runs=runs))
         .order_by(OutboxJob.id)
         .limit(limit)
-        .with_for_update(
-            skip_locked=True
-        )  # no-op on SQLite, where BEGIN IMMEDIATE already serialises writers
+        # no-op on SQLite, where BEGIN IMMEDIATE already serialises writers
+        .with_for_update(skip_locked=True)
     )
 
 

@@ -120,7 +120,7 @@ class Checkpointer:
 
 
 class LeanCursor(aiosqlite.Cursor):
-    """A cursor whose statement is one round trip, or none in a write transaction; rows come with it."""
+    """A cursor whose statement is one round trip, or none in a brief write transaction; rows come with it."""
 
     def __init__(self, connection: LeanConnection, cursor: sqlite3.Cursor) -> None:
         super().__init__(connection, cursor)
